@@ -30,7 +30,7 @@ WEEKDAY = WEEKDAY / WEEKDAY.mean()
 #: Share of sessions on the user's main device; the rest use a device drawn from the overall mix.
 MAIN_DEVICE_SHARE = 0.85
 _STREAMS = {"init": 0, "signups": 1, "listings": 2, "sessions": 3, "candidates": 4, "policy": 5,
-            "clicks": 6, "purchases": 7, "logging": 8, "thinning": 9}
+            "clicks": 6, "purchases": 7, "logging": 8, "thinning": 9, "scenario": 10}
 
 EVENT_COLUMNS: dict[str, tuple[str, ...]] = {
     "sessions": ("session_id", "user_id", "device", "started_at"),
@@ -122,8 +122,8 @@ class World:
 
         self._scenarios = self._bind(scenarios)
         # Users and listings from before the start, more of them recent (the marketplace grows).
-        self._add_users(self._start_ms - _days_before(rng, config.n_users, scale=400.0, limit=1500.0), rng)
-        self._add_items(self._start_ms - _days_before(rng, config.n_items, scale=150.0, limit=1000.0), rng)
+        self._add_users(self._start_ms - _days_before(rng, config.n_users, scale=400.0, limit=1500.0), rng, self._start_ms)
+        self._add_items(self._start_ms - _days_before(rng, config.n_items, scale=150.0, limit=1000.0), rng, self._start_ms)
 
     # ------------------------------------------------------------------ public API
     @property
@@ -176,7 +176,12 @@ class World:
         logs = []
         while self._now_ms < end:
             t1 = min(self._now_ms + step, end)
-            log = self._step(self._now_ms, t1, policy)
+            saved = self._save()
+            try:
+                log = self._step(self._now_ms, t1, policy)
+            except BaseException:
+                self._restore(saved)  # a failed step leaves the world as it was before it
+                raise
             self._now_ms = t1
             policy.observe(log)
             logs.append(log)
@@ -202,8 +207,31 @@ class World:
             self._item_log_price_ratio[candidates], self._user_region[user][:, None], dev[:, None])
 
     # ------------------------------------------------------------------ internals
-    def _rng(self, stream: str, key_ms: int) -> np.random.Generator:
-        return np.random.default_rng([self.seed, _STREAMS[stream], int(key_ms // 60_000)])
+    _STATE = ("_users", "_items", "_user_region", "_user_device", "_user_signup", "_item_category", "_item_price",
+              "_item_log_price_ratio", "_item_listed")
+    _TRUTH = ("user_taste", "user_activity", "item_factor", "item_quality", "item_brand_appeal", "item_issue")
+
+    def _save(self) -> dict:
+        # Arrays and tables are replaced, never changed in place, so references are enough.
+        saved = {name: getattr(self, name) for name in self._STATE}
+        saved.update({f"truth.{name}": getattr(self.truth, name) for name in self._TRUTH})
+        saved["brand_appeal"] = dict(self.truth.brand_appeal)
+        saved["_next"] = dict(self._next)
+        saved["_pending"] = dict(self._pending)
+        return saved
+
+    def _restore(self, saved: dict) -> None:
+        for name, value in saved.items():
+            if name.startswith("truth."):
+                setattr(self.truth, name[6:], value)
+            elif name == "brand_appeal":
+                self.truth.brand_appeal = value
+            else:
+                setattr(self, name, value)
+
+    def _rng(self, stream: str, key_ms: int, *sub: int) -> np.random.Generator:
+        # Scenarios draw from streams of their own, so that adding one leaves every other draw as it was.
+        return np.random.default_rng([self.seed, _STREAMS[stream], int(key_ms // 60_000), *sub])
 
     @staticmethod
     def _hours_multiple(name: str, value) -> int:
@@ -240,14 +268,14 @@ class World:
             table = s.log_table(name, table, onset, rng)
         return table
 
-    def _add_users(self, signup_ms: np.ndarray, rng, forced_region: np.ndarray | None = None):
+    def _add_users(self, signup_ms: np.ndarray, rng, key_ms: int, forced_region: np.ndarray | None = None):
         signup_ms = np.sort(signup_ms)
         table, taste, activity = catalog.make_users(
             _datetimes(signup_ms), REGIONS, self.truth.category_centroids, rng,
             first_id=len(self._user_signup), mean_activity=self.config.sessions_per_user_day)
         region = table["region"].cat.codes.to_numpy().astype(np.int8)
         for s, onset, state in self._scenarios:
-            s.modify_signups(region, signup_ms, onset, rng, state)
+            s.modify_signups(region, signup_ms, onset, self._rng("scenario", key_ms, 1), state)
         if forced_region is not None:
             region = np.where(forced_region >= 0, forced_region, region).astype(np.int8)
         table["region"] = pd.Categorical.from_codes(region, categories=list(ALL_REGIONS))
@@ -256,10 +284,10 @@ class World:
         self._user_signup = np.concatenate([self._user_signup, signup_ms])
         self.truth.user_taste = np.concatenate([self.truth.user_taste, taste.astype(np.float32)])
         self.truth.user_activity = np.concatenate([self.truth.user_activity, activity])
-        logged = self._log("users", table, rng)
+        logged = self._log("users", table, self._rng("logging", key_ms, 1))
         self._users = logged if self._users.empty else pd.concat([self._users, logged], ignore_index=True)
 
-    def _add_items(self, listed_ms: np.ndarray, rng, brand_prefix: str | None = None):
+    def _add_items(self, listed_ms: np.ndarray, rng, key_ms: int, brand_prefix: str | None = None):
         listed_ms = np.sort(listed_ms)
         table, factor, quality, appeal, issue = catalog.make_items(
             _datetimes(listed_ms), self.config.n_sellers, self.truth.seller_quality, self.truth.category_centroids,
@@ -275,7 +303,7 @@ class World:
         t.item_quality = np.concatenate([t.item_quality, quality])
         t.item_brand_appeal = np.concatenate([t.item_brand_appeal, appeal])
         t.item_issue = np.concatenate([t.item_issue, issue.astype(np.int8)])
-        logged = self._log("items", table, rng)
+        logged = self._log("items", table, self._rng("logging", key_ms, 2, len(self._items)))
         self._items = logged if self._items.empty else pd.concat([self._items, logged], ignore_index=True)
 
     def _grow(self, t0: int, t1: int) -> None:
@@ -292,16 +320,17 @@ class World:
                 forced = np.concatenate([forced, np.full(count, region, dtype=np.int8)])
         if len(times):
             order = np.argsort(times, kind="stable")
-            self._add_users(times[order], rng, forced_region=forced[order])
+            self._add_users(times[order], rng, t0, forced_region=forced[order])
         rng = self._rng("listings", t0)
         n = rng.poisson(cfg.item_growth_per_day * cfg.n_items * days)
         if n:
-            self._add_items(t0 + rng.integers(0, t1 - t0, size=n), rng)
+            self._add_items(t0 + rng.integers(0, t1 - t0, size=n), rng, t0)
         for s, onset, _ in self._scenarios:
             wave = s.new_listings(t0, t1, onset)
             if wave:
                 count, prefix = wave
-                self._add_items(np.full(count, onset, dtype=np.int64), rng, brand_prefix=prefix)
+                self._add_items(np.full(count, onset, dtype=np.int64), self._rng("scenario", t0, 2, count), t0,
+                                brand_prefix=prefix)
 
     def _sessions(self, t0: int, t1: int):
         """Visits in [t0, t1): user index, start time (ms) and device code, in time order."""
@@ -324,7 +353,7 @@ class World:
         other = rng.random(len(user)) >= MAIN_DEVICE_SHARE
         device[other] = rng.choice(len(DEVICES), size=int(other.sum()), p=np.array(list(DEVICES.values())))
         for s, onset, state in self._scenarios:
-            s.modify_devices(device, time_ms, onset, rng, state)
+            s.modify_devices(device, time_ms, onset, self._rng("scenario", t0, 3), state)
         return user, time_ms, device
 
     def _taste(self, user: np.ndarray, time_ms: np.ndarray) -> np.ndarray:
@@ -349,7 +378,7 @@ class World:
         if isinstance(values.dtype, pd.CategoricalDtype) and list(values.cat.categories) == list(DEVICES):
             codes = values.cat.codes.to_numpy()
         else:
-            codes = pd.Categorical(values, categories=list(DEVICES)).codes
+            codes = pd.Index(list(DEVICES)).get_indexer(values.astype(object))
         if (codes < 0).any():
             bad = sorted(set(values[codes < 0].astype(str)))
             raise ValueError(f"unknown device(s) {bad}; known: {list(DEVICES)}")
