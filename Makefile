@@ -1,0 +1,82 @@
+# The two commands a reader needs: `make book` and `make test` (both set everything up on a fresh
+# clone). `make help` lists the rest.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+VENDORED := book/_vendor/ASSETS.json
+SITE := _build/html
+CACHE := _build/.jupyter_cache
+PORT ?= 8000
+# Reproducible numbers: BLAS and OpenMP use the same thread count as on the 2-core CI machine.
+export OMP_NUM_THREADS ?= 2
+export OPENBLAS_NUM_THREADS ?= 2
+export MKL_NUM_THREADS ?= 2
+export PYDEVD_DISABLE_FILE_VALIDATION := 1
+export MPLBACKEND := Agg
+
+.PHONY: help book test lab serve install vendor lock test-lib test-notebooks test-outline test-site \
+        execute bench clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 18
+
+# ----------------------------------------------------------------------------- environment
+$(INSTALLED): requirements.lock pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is needed; set PYTHON=/path/to/python3.11")'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check "$$(grep -E '^pip==' requirements.lock | cut -d' ' -f1)"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@touch $@
+
+install: $(INSTALLED)  ## create .venv with the exact versions in requirements.lock
+
+$(VENDORED): tools/vendor_assets.py | $(INSTALLED)
+	$(BIN)/python tools/vendor_assets.py
+
+vendor: $(VENDORED)  ## fetch the scripts the site serves itself (require.js, ipywidgets, MathJax)
+
+lock: $(INSTALLED)  ## re-resolve requirements.lock and environment.yml from pyproject.toml
+	$(BIN)/pip-compile --quiet --all-extras --strip-extras --allow-unsafe --annotation-style=line \
+	    --no-emit-index-url --no-emit-find-links --output-file requirements.lock pyproject.toml
+	$(BIN)/python tools/write_environment.py requirements.lock environment.yml
+
+# ----------------------------------------------------------------------------- the book
+book: $(INSTALLED) $(VENDORED)  ## execute every notebook and build the site into _build/html
+	@$(BIN)/python tools/cache_key.py $(CACHE)
+	$(BIN)/jupyter-book build . -W -n --keep-going
+
+serve: ## serve the built site on http://localhost:$(PORT)
+	@test -f $(SITE)/index.html || { echo "no site yet: run make book"; exit 1; }
+	$(PYTHON) -m http.server $(PORT) --bind 127.0.0.1 --directory $(SITE)
+
+lab: $(INSTALLED)  ## open the notebooks in JupyterLab
+	$(BIN)/jupyter lab notebooks
+
+execute: $(INSTALLED)  ## re-execute the notebooks in place, top to bottom in fresh kernels (before committing them)
+	$(BIN)/python tools/execute_notebooks.py notebooks/*.ipynb
+
+# ----------------------------------------------------------------------------- tests
+test: $(INSTALLED) $(VENDORED)  ## run every check: library, notebooks, outline, built site in a browser
+	$(MAKE) --no-print-directory test-lib test-notebooks book test-site
+
+test-lib: $(INSTALLED)  ## unit, property and statistical tests of lib/, with coverage; outline, hygiene, pins
+	$(BIN)/python -m pytest tests --ignore=tests/site --cov=dmls --cov-report=term --cov-report=html:_build/coverage
+
+test-notebooks: $(INSTALLED)  ## run every notebook; compare the outputs marked NBVAL_CHECK_OUTPUT
+	$(BIN)/python -m pytest --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg \
+	    --nbval-cell-timeout=300 -p no:cacheprovider notebooks
+
+test-site: $(INSTALLED)  ## open the built site in headless Chromium, offline
+	$(BIN)/python -m pytest tests/site
+
+bench: $(INSTALLED)  ## run the benchmarks and print their figures
+	$(BIN)/python benchmarks/bench_world.py
+
+clean:  ## remove the built site and caches (keeps .venv)
+	rm -rf _build .pytest_cache .hypothesis

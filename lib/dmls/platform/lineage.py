@@ -1,0 +1,78 @@
+"""Lineage: which code, data and parameters a model came from.
+
+Introduced in chapter 1 ("Machine Learning Systems Versus Traditional Software"): in an ML
+system the same code trained on different data is a different program, so a model's version has
+to name its data as well as its code.
+"""
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+import pandas as pd
+
+DIGITS = 12
+
+
+def _digest(*parts: bytes) -> str:
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(len(part).to_bytes(8, "little"))
+        h.update(part)
+    return h.hexdigest()[:DIGITS]
+
+
+def dataset_fingerprint(frame: pd.DataFrame) -> str:
+    """Content hash of a table: the same columns, dtypes and values in the same order give the
+    same fingerprint; changing any value, column or row order gives another."""
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(f"dataset_fingerprint needs a DataFrame, got {type(frame).__name__}")
+    schema = json.dumps([[str(c), str(t)] for c, t in frame.dtypes.items()]).encode()
+    rows = pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes()
+    return _digest(schema, rows)
+
+
+def code_fingerprint(*objects: Callable | type) -> str:
+    """Hash of the source code of functions or classes (what the training code says, not its name)."""
+    if not objects:
+        raise ValueError("code_fingerprint needs at least one function or class")
+    try:
+        sources = [inspect.getsource(obj).encode() for obj in objects]
+    except (TypeError, OSError) as exc:
+        raise TypeError(f"code_fingerprint needs functions or classes with source code: {exc}") from exc
+    return _digest(*sources)
+
+
+def params_fingerprint(params: Mapping[str, Any]) -> str:
+    """Hash of a configuration (key order does not matter)."""
+    if not isinstance(params, Mapping):
+        raise TypeError(f"params_fingerprint needs a mapping, got {type(params).__name__}")
+    try:
+        text = json.dumps(params, sort_keys=True, allow_nan=True)
+    except TypeError as exc:
+        raise TypeError(f"params must be JSON-serialisable to be versioned: {exc}") from exc
+    return _digest(text.encode())
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    """A model's identity: the fingerprints of its training code, data and parameters."""
+
+    code: str
+    data: str
+    params: str
+
+    @property
+    def id(self) -> str:
+        return _digest(self.code.encode(), self.data.encode(), self.params.encode())
+
+    @classmethod
+    def of(cls, train: Callable, data: pd.DataFrame, params: Mapping[str, Any]) -> "ModelVersion":
+        return cls(code_fingerprint(train), dataset_fingerprint(data), params_fingerprint(params))
+
+    def diff(self, other: "ModelVersion") -> list[str]:
+        """Which of code, data and params differ from ``other``."""
+        return [name for name in ("code", "data", "params") if getattr(self, name) != getattr(other, name)]

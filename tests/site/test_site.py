@@ -1,0 +1,114 @@
+"""The built book, opened in a real browser with every non-local request blocked."""
+from __future__ import annotations
+
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urljoin, urlparse
+
+import pytest
+import yaml
+
+from .conftest import ROOT, SITE
+
+
+def html_pages() -> list[str]:
+    if not SITE.exists():
+        return []
+    return sorted(p.relative_to(SITE).as_posix() for p in SITE.rglob("*.html")
+                  if not p.relative_to(SITE).parts[0].startswith("_"))
+
+
+def toc_files() -> list[str]:
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = [toc["root"]]
+    for part in toc.get("parts", []):
+        files += [c["file"] for c in part.get("chapters", [])]
+    return files
+
+
+class _Anchors(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.ids: set[str] = set()
+        self.links: list[str] = []
+        self.images: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        for key in ("id", "name"):
+            if a.get(key):
+                self.ids.add(a[key])
+        if tag == "a" and a.get("href"):
+            self.links.append(a["href"])
+        if tag == "img" and a.get("src"):
+            self.images.append(a["src"])
+
+
+def parse(path: Path) -> _Anchors:
+    parser = _Anchors()
+    parser.feed(path.read_text(encoding="utf-8"))
+    return parser
+
+
+def test_every_toc_entry_is_built(site):
+    for entry in toc_files():
+        assert (site / f"{entry}.html").exists(), f"{entry} is in _toc.yml but not in the site"
+
+
+def test_internal_links_and_anchors_resolve(site):
+    parsed = {page: parse(site / page) for page in html_pages()}
+    broken = []
+    for page, doc in parsed.items():
+        for href in doc.links + doc.images:
+            url = urlparse(href)
+            if url.scheme or href.startswith(("mailto:", "//")):
+                continue
+            target = unquote(url.path)
+            target_page = Path(page).parent.joinpath(target).as_posix() if target else page
+            resolved = (site / target_page).resolve()
+            if not resolved.exists():
+                broken.append(f"{page}: {href} (no such file)")
+                continue
+            if url.fragment and resolved.suffix == ".html":
+                rel = resolved.relative_to(site.resolve()).as_posix()
+                ids = parsed[rel].ids if rel in parsed else parse(resolved).ids
+                if unquote(url.fragment) not in ids:
+                    broken.append(f"{page}: {href} (no anchor #{url.fragment})")
+    assert not broken, "\n".join(broken)
+
+
+@pytest.mark.parametrize("page", html_pages())
+def test_page_loads_offline_without_errors(probe, base_url, page):
+    tab = probe.open(urljoin(base_url, page))
+    broken_images = tab.evaluate(
+        "() => Array.from(document.images).filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src)")
+    assert not broken_images, broken_images
+    assert not probe.problems(), "\n".join(probe.problems())
+
+
+@pytest.mark.parametrize("page", [p for p in html_pages() if p.startswith("notebooks/")])
+def test_widgets_render(probe, base_url, page):
+    tab = probe.open(urljoin(base_url, page))
+    views = tab.locator('script[type="application/vnd.jupyter.widget-view+json"]').count()
+    assert views > 0, f"{page} has no saved widget views; every chapter needs at least one widget"
+    tab.wait_for_function(f"() => document.querySelectorAll('.jupyter-widgets').length >= {views}", timeout=20_000)
+    # A rendered interactive control (slider, dropdown, button, ...) is on the page.
+    assert tab.locator(".widget-slider, .widget-dropdown, .widget-button, .widget-toggle-buttons, "
+                       ".widget-radio, .widget-checkbox").count() > 0
+    assert not probe.problems(), "\n".join(probe.problems())
+
+
+@pytest.mark.parametrize("page", [p for p in html_pages() if 'class="math' in (SITE / p).read_text(encoding="utf-8")])
+def test_math_renders(probe, base_url, page):
+    tab = probe.open(urljoin(base_url, page))
+    count = tab.locator(".math").count()
+    tab.wait_for_function(f"() => document.querySelectorAll('mjx-container').length >= {count}", timeout=20_000)
+    assert not probe.problems(), "\n".join(probe.problems())
+
+
+def test_search_finds_a_chapter(probe, base_url):
+    tab = probe.open(urljoin(base_url, "search.html?q=marketplace"))
+    link = tab.locator('#search-results a[href*="notebooks/01-overview.html"]').first
+    link.wait_for(timeout=20_000)
+    assert "Overview" in link.inner_text()
+    assert not probe.problems(), "\n".join(probe.problems())
