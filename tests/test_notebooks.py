@@ -121,7 +121,7 @@ def test_house_style(path):
     assert nb["metadata"].get("widgets", {}).get("application/vnd.jupyter.widget-state+json", {}).get("state"), \
         "no saved widget state: every chapter has a widget (make execute saves its state)"
     # Exercises with folded solutions.
-    assert any(t.lstrip().startswith("### Exercises") for t in text), "end with exercises"
+    assert any(line.startswith("### Exercises") for t in text for line in t.splitlines()), "end with exercises"
     solutions = [c for c in cells if "hide-input" in c.get("metadata", {}).get("tags", [])]
     assert solutions, "exercise solutions are code cells tagged hide-input"
     # Nothing from the machine that executed it leaks into the page.

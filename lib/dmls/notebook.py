@@ -9,6 +9,7 @@ import importlib.util
 import inspect
 import random
 import sys
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,9 +80,39 @@ def show_source(obj, *, start: str | None = None) -> "Markdown":  # noqa: F821
     root = Path(__file__).resolve().parents[1]
     where = path.relative_to(root.parent) if path.is_relative_to(root.parent) else path.name
     name = f"{module.__name__}.{target.__qualname__}" if hasattr(target, "__qualname__") else module.__name__
-    text = "".join(lines).rstrip()
+    text = textwrap.dedent("".join(lines)).rstrip()
     header = f"`{name}` from `{where}`, lines {first}–{first + len(lines) - 1}:"
     return Markdown(f"{header}\n\n```python\n{text}\n```")
+
+
+def figure_slider(draw, values, value=None, description: str = ""):
+    """A slider that flips between outputs drawn in advance, one per value.
+
+    ``draw(v)`` is called once for each value, inside its own output area (plot with
+    ``plt.show()`` or display anything). The slider and the outputs are linked in the browser
+    (``jslink``), so the widget stays interactive on the static website, where no kernel runs,
+    as well as in JupyterLab.
+    """
+    import ipywidgets as widgets
+
+    values = list(values)
+    if not values:
+        raise ValueError("figure_slider needs at least one value")
+    value = values[0] if value is None else value
+    if value not in values:
+        raise ValueError(f"value {value!r} is not one of the slider's values")
+    pages = []
+    for v in values:
+        out = widgets.Output()
+        with out:
+            draw(v)
+        pages.append(out)
+    stack = widgets.Stack(pages, selected_index=values.index(value))
+    labels = [f"{v:,}" if isinstance(v, int) else str(v) for v in values]
+    slider = widgets.SelectionSlider(options=labels, index=values.index(value), description=description,
+                                     continuous_update=True, style={"description_width": "initial"})
+    widgets.jslink((slider, "index"), (stack, "selected_index"))
+    return widgets.VBox([slider, stack])
 
 
 @dataclass(frozen=True)

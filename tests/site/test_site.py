@@ -112,3 +112,24 @@ def test_search_finds_a_chapter(probe, base_url):
     link.wait_for(timeout=20_000)
     assert "Overview" in link.inner_text()
     assert not probe.problems(), "\n".join(probe.problems())
+
+
+@pytest.mark.parametrize("page", [p for p in html_pages() if p.startswith("notebooks/")])
+def test_sliders_work_without_a_kernel(probe, base_url, page):
+    """Sliders built with dmls.notebook.figure_slider flip their figures in the browser alone."""
+    tab = probe.open(urljoin(base_url, page))
+    sliders = tab.locator(".widget-slider")
+    if sliders.count() == 0:
+        pytest.skip(f"{page} has no slider")
+    tab.wait_for_function("() => document.querySelectorAll('.widget-slider .noUi-handle').length > 0")
+    visible_output = """() => [...document.querySelectorAll('.widget-output')]
+        .filter(o => o.offsetParent !== null).map(o => o.innerHTML.length + ':' + o.innerHTML.slice(-200)).join('|')"""
+    readout = tab.locator(".widget-readout").first
+    before_value, before_output = readout.inner_text(), tab.evaluate(visible_output)
+    handle = tab.locator(".widget-slider .noUi-handle").first
+    handle.scroll_into_view_if_needed()
+    handle.focus()
+    tab.keyboard.press("ArrowRight")
+    tab.wait_for_function(f"() => document.querySelector('.widget-readout').innerText !== {before_value!r}")
+    assert tab.evaluate(visible_output) != before_output, "the slider moved but the figure did not change"
+    assert not probe.problems(), "\n".join(probe.problems())

@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from scipy import stats
 
-from dmls.world import OraclePolicy, PopularityPolicy, RandomPolicy
+from dmls.world import ModelPolicy, OraclePolicy, PopularityPolicy, RandomPolicy
 from dmls.world.policies import ScoringPolicy, plackett_luce
 
 from .conftest import small_world
@@ -128,5 +128,33 @@ def test_candidate_frame_has_user_and_item_attributes():
     world = small_world()
     world.run(days=1, policy=Spy())
     frame = seen["frame"]
-    assert {"session_id", "user_id", "device", "item_id", "region", "age", "category", "brand", "price"} <= set(frame)
-    assert frame["category"].notna().all() and frame["region"].notna().all()
+    assert {"session_id", "user_id", "device", "shown_at", "item_id", "user_region", "age", "category", "brand",
+            "price"} <= set(frame)
+    assert frame["category"].notna().all() and frame["user_region"].notna().all()
+
+
+class _FirstFeatureModel:
+    """A stand-in model whose predicted probability is a known function of one column."""
+
+    def predict_proba(self, X):
+        p = 1 / (1 + np.exp(-X[:, 0]))
+        return np.column_stack([1 - p, p])
+
+
+def test_model_policy_ranks_by_predicted_probability():
+    world = small_world(seed=1)
+    featurize = lambda frame: frame[["rating", "position"]].to_numpy(dtype=float)
+    log = world.run(days=1, policy=ModelPolicy(_FirstFeatureModel(), featurize))
+    ratings = world.items.set_index("item_id")["rating"]
+    shown = log.impressions.assign(rating=ratings.reindex(log.impressions["item_id"]).to_numpy())
+    # Best-rated candidates first, in every slate.
+    assert shown.groupby("session_id")["rating"].apply(lambda r: r.is_monotonic_decreasing).all()
+
+
+def test_model_policy_checks_its_arguments():
+    with pytest.raises(TypeError, match="predict_proba"):
+        ModelPolicy(object(), lambda f: f)
+    with pytest.raises(TypeError, match="featurize must be callable"):
+        ModelPolicy(_FirstFeatureModel(), "rating")
+    with pytest.raises(ValueError, match="1-based"):
+        ModelPolicy(_FirstFeatureModel(), lambda f: f, position=0)

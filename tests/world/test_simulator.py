@@ -308,3 +308,20 @@ def test_failed_step_loses_nothing():
     fresh.run(days=1)
     assert_logs_equal(after_failure, fresh.run(days=2))
     pd.testing.assert_frame_equal(world.users, fresh.users)
+
+
+def test_copies_continue_identically_and_independently():
+    world = small_world(seed=21)
+    world.run(days=2)
+    twin = world.copy()
+    assert_logs_equal(world.run(days=2), twin.run(days=2))
+    twin.run(days=1, policy=RandomPolicy())
+    assert twin.now > world.now and len(twin.users) >= len(world.users)
+
+
+def test_event_stream_is_the_same_whatever_the_chunking(two_week_log):
+    _, log = two_week_log
+    small = Log(start=log.start, end=log.end, users=log.users, items=log.items, sellers=log.sellers,
+                **{name: log.tables[name].head(200) for name in ("sessions", "impressions", "clicks", "purchases", "returns")})
+    names = ["sessions", "impressions", "clicks", "purchases", "returns"]
+    assert list(small._stream(names, chunk=7)) == list(small._stream(names, chunk=100_000)) == list(small.events())

@@ -11,14 +11,14 @@ from .behaviour import ResponseModel
 from .catalog import CATEGORY_NAMES, Truth
 from .config import ALL_REGIONS, DEVICES, REGIONS, Behaviour, WorldConfig
 from .log import Log
-from .policies import OraclePolicy, Policy, PopularityPolicy, RandomPolicy, ScoringPolicy, SlateContext, Slates
+from .policies import ModelPolicy, OraclePolicy, Policy, PopularityPolicy, RandomPolicy, ScoringPolicy, SlateContext, Slates
 from .scenarios import (ConceptDrift, DeviceMixShift, DuplicateEvents, MissingValues, NewItems, NewRegion,
                         PriceInCents, Scenario, SeasonalDemand)
 from .simulator import World
 
 __all__ = [
     "ALL_REGIONS", "Behaviour", "CATEGORY_NAMES", "ConceptDrift", "DEVICES", "DeviceMixShift", "DuplicateEvents",
-    "Log", "MissingValues", "NewItems", "NewRegion", "OraclePolicy", "Policy", "PopularityPolicy", "PriceInCents",
+    "Log", "MissingValues", "ModelPolicy", "NewItems", "NewRegion", "OraclePolicy", "Policy", "PopularityPolicy", "PriceInCents",
     "REGIONS", "RandomPolicy", "ResponseModel", "Scenario", "ScoringPolicy", "SeasonalDemand", "SlateContext",
     "Slates", "Truth", "World", "WorldConfig", "scenarios",
 ]

@@ -122,22 +122,32 @@ class Log:
         unknown = [t for t in tables if t not in _TYPE_ORDER]
         if unknown:
             raise ValueError(f"unknown event tables {unknown}; choose from {list(EVENT_TABLES)}")
-        keys, records = [], []
-        for name in tables:
+        return self._stream([name for name in tables if not getattr(self, name).empty])
+
+    def _stream(self, names: list[str], chunk: int = 20_000) -> Iterator[dict]:
+        # Order everything by cheap integer keys first, then build dicts a chunk at a time, so that
+        # the first event arrives at once and memory stays flat however long the log.
+        if not names:
+            return
+        keys = []
+        for i, name in enumerate(names):
             table = getattr(self, name)
-            if table.empty:
-                continue
-            time_col = TIME_COLUMNS[name]
-            ms = table[time_col].to_numpy().astype("datetime64[ms]").astype(np.int64)
-            ids = table[_ID_COLUMN[name]].to_numpy()
-            keys.append(np.stack([ms, np.full(len(ms), _TYPE_ORDER[name]), ids, np.arange(len(ms))], axis=1))
-            records.append(_records(table, _EVENT_NAME[name], time_col))
-        if not keys:
-            return iter(())
+            ms = table[TIME_COLUMNS[name]].to_numpy().astype("datetime64[ms]").astype(np.int64)
+            keys.append(np.stack([ms, np.full(len(ms), _TYPE_ORDER[name]), table[_ID_COLUMN[name]].to_numpy(),
+                                  np.arange(len(ms)), np.full(len(ms), i)], axis=1))
         key = np.concatenate(keys)
-        table_of = np.concatenate([np.full(len(k), i) for i, k in enumerate(keys)])
-        order = np.lexsort((key[:, 3], key[:, 2], key[:, 1], key[:, 0]))
-        return (records[table_of[i]][key[i, 3]] for i in order)
+        key = key[np.lexsort((key[:, 3], key[:, 2], key[:, 1], key[:, 0]))]
+        for start in range(0, len(key), chunk):
+            part = key[start:start + chunk]
+            built: dict[int, list[dict]] = {}
+            for i in np.unique(part[:, 4]):
+                name = names[i]
+                built[i] = _records(getattr(self, name).iloc[part[part[:, 4] == i, 3]], _EVENT_NAME[name],
+                                    TIME_COLUMNS[name])
+            cursor = {i: 0 for i in built}
+            for i in part[:, 4]:
+                yield built[i][cursor[i]]
+                cursor[i] += 1
 
 
 def _records(table: pd.DataFrame, event: str, time_col: str) -> list[dict]:

@@ -43,15 +43,17 @@ class SlateContext:
     slate_size: int
 
     def candidate_frame(self) -> pd.DataFrame:
-        """One row per (session, candidate) with the session's and the item's logged attributes."""
+        """One row per (session, candidate), sessions in order, with the session's, the user's and the
+        item's logged attributes — the columns of :meth:`Log.labeled_impressions` known before showing."""
         n, c = self.candidates.shape
         frame = pd.DataFrame({
             "session_id": np.repeat(self.sessions["session_id"].to_numpy(), c),
             "user_id": np.repeat(self.sessions["user_id"].to_numpy(), c),
             "device": np.repeat(self.sessions["device"].to_numpy(), c),
+            "shown_at": np.repeat(self.sessions["started_at"].to_numpy(), c),
             "item_id": self.candidates.ravel(),
         })
-        users = self.world.users.drop(columns=["device"])
+        users = self.world.users.drop(columns=["device"]).rename(columns={"region": "user_region"})
         frame = frame.merge(users, on="user_id", how="left", sort=False)
         return frame.merge(self.world.items, on="item_id", how="left", sort=False)
 
@@ -171,6 +173,35 @@ class PopularityPolicy(ScoringPolicy):
             days = (log.end - log.start) / pd.Timedelta(days=1)
             self.clicks_ *= 0.5 ** (days / self.half_life_days)
         self.clicks_ += clicks
+
+
+class ModelPolicy(ScoringPolicy):
+    """Ranks candidates by a fitted model's predicted click probability: a model in production.
+
+    ``featurize`` turns :meth:`SlateContext.candidate_frame` (with a ``position`` column added,
+    ``position`` for every row) into what ``model.predict_proba`` accepts. Scoring every
+    candidate at the same position ranks by appeal alone, free of position bias. Scores are
+    log-probabilities, so with ``temperature=1`` the policy samples items in proportion to
+    their predicted click probability.
+    """
+
+    def __init__(self, model, featurize, temperature: float = 0.0, position: int = 1):
+        super().__init__(temperature)
+        if not hasattr(model, "predict_proba"):
+            raise TypeError(f"model must have predict_proba, got {type(model).__name__}")
+        if not callable(featurize):
+            raise TypeError("featurize must be callable: candidate frame -> model input")
+        if isinstance(position, bool) or not isinstance(position, (int, np.integer)) or position < 1:
+            raise ValueError(f"position must be a 1-based integer, got {position!r}")
+        self.model = model
+        self.featurize = featurize
+        self.position = int(position)
+
+    def score(self, context):
+        frame = context.candidate_frame()
+        frame["position"] = self.position
+        p = np.asarray(self.model.predict_proba(self.featurize(frame)))[:, 1]
+        return np.log(np.clip(p, 1e-12, 1.0)).reshape(context.candidates.shape)
 
 
 class OraclePolicy(ScoringPolicy):

@@ -5,6 +5,7 @@ for the whole book.
 """
 from __future__ import annotations
 
+import copy
 import numbers
 from typing import Sequence
 
@@ -186,6 +187,13 @@ class World:
             policy.observe(log)
             logs.append(log)
         return Log.concat(logs)
+
+    def copy(self) -> "World":
+        """An independent copy at the same moment: to compare policies from the same state.
+
+        Both copies continue identically under the same policy; their default policies are
+        copied too."""
+        return copy.deepcopy(self)
 
     def click_probability(self, user_id, item_id, position, device, at=None) -> np.ndarray:
         """True probability that ``user_id`` clicks ``item_id`` shown at ``position`` (1-based)
