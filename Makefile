@@ -17,7 +17,6 @@ export OMP_NUM_THREADS ?= 2
 export OPENBLAS_NUM_THREADS ?= 2
 export MKL_NUM_THREADS ?= 2
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
-export MPLBACKEND := Agg
 
 .PHONY: help book test lab serve install vendor lock test-lib test-notebooks test-outline test-site \
         execute bench clean

@@ -17,11 +17,14 @@ logger = logging.getLogger(__name__)
 
 WIDGETS_BUNDLE = "jupyter-widgets/embed-amd.js"
 
-# Runs before require.js, which reads a global ``require`` as its configuration. The widget bundle
-# finds its fonts next to the module URI require.js gives it; map that module to the vendored folder.
-_WIDGET_ASSETS = ("var require = {paths: {'@jupyter-widgets/html-manager/dist': new URL("
-                  "(document.documentElement.dataset.content_root || '') + '_static/jupyter-widgets', "
-                  "document.baseURI).href}};")
+# Runs before require.js, which reads a global ``require`` as its configuration. Webpack bundles in
+# the widget manager find their fonts next to the URI require.js gives their module; map every
+# @jupyter-widgets module (the manager and the controls it defines) to the vendored folder.
+_WIDGET_ASSETS = """(function () {
+  var folder = new URL((document.documentElement.dataset.content_root || '') + '_static/jupyter-widgets',
+                       document.baseURI).href;
+  window.require = {paths: {'@jupyter-widgets/html-manager/dist': folder, '@jupyter-widgets': folder}};
+})();"""
 
 # Runs after Sphinx's MathJax configuration and before MathJax itself (which is deferred).
 _MATHJAX2_SHIM = """(function () {

@@ -87,6 +87,14 @@ def test_page_loads_offline_without_errors(probe, base_url, page):
 
 
 @pytest.mark.parametrize("page", [p for p in html_pages() if p.startswith("notebooks/")])
+def test_chapter_figures_are_on_the_page(site, page):
+    """Plots reach the page (a kernel whose matplotlib backend is not inline would drop them)."""
+    doc = parse(site / page)
+    figures = [src for src in doc.images if src.startswith("../_images/") or src.startswith("data:image")]
+    assert len(figures) >= 2, f"{page} shows {len(figures)} figures"
+
+
+@pytest.mark.parametrize("page", [p for p in html_pages() if p.startswith("notebooks/")])
 def test_widgets_render(probe, base_url, page):
     tab = probe.open(urljoin(base_url, page))
     views = tab.locator('script[type="application/vnd.jupyter.widget-view+json"]').count()
