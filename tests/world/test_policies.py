@@ -158,3 +158,11 @@ def test_model_policy_checks_its_arguments():
         ModelPolicy(_FirstFeatureModel(), "rating")
     with pytest.raises(ValueError, match="1-based"):
         ModelPolicy(_FirstFeatureModel(), lambda f: f, position=0)
+
+
+def test_plackett_luce_propensities_stay_exact_with_extreme_scores():
+    """A dominant item leaves a tiny remainder; the later picks' probabilities must still be right."""
+    scores = np.array([[0.0, 0.0, 20.0]])
+    cols, p = plackett_luce(scores, 3, 1.0, np.random.default_rng(0))
+    assert cols[0, 0] == 2
+    np.testing.assert_allclose(p[0], [1 / (1 + 2 * np.exp(-20.0)), 0.5, 1.0], rtol=1e-12)

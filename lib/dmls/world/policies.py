@@ -129,7 +129,12 @@ def plackett_luce(scores: np.ndarray, k: int, temperature: float, rng: np.random
     cols = np.take_along_axis(cols, order, axis=1)
     weights = np.exp(logits)
     picked = np.take_along_axis(weights, cols, axis=1)
-    remaining = weights.sum(axis=1, keepdims=True) - np.cumsum(picked, axis=1) + picked
+    # Weight still available at each pick: the candidates never picked plus this and later picks.
+    # Summing positive terms (not "total minus picked so far") keeps tiny remainders accurate.
+    unpicked = np.ones((n, c), dtype=bool)
+    np.put_along_axis(unpicked, cols, False, axis=1)
+    never = np.where(unpicked, weights, 0.0).sum(axis=1, keepdims=True)
+    remaining = never + np.cumsum(picked[:, ::-1], axis=1)[:, ::-1]
     return cols, picked / remaining
 
 
