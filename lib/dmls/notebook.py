@@ -25,6 +25,8 @@ def setup(seed: int = 0, threads: int = THREADS) -> np.random.Generator:
 
     Seeds Python's and NumPy's global generators (and torch's, if torch has been imported),
     caps BLAS/OpenMP threads, and sets pandas display precision and a plain plot style.
+
+    Introduced in chapter 1; every chapter calls it first.
     """
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
@@ -63,6 +65,8 @@ def show_source(obj, *, start: str | None = None) -> "Markdown":  # noqa: F821
 
     ``start`` skips to the first line containing that text (to show one method of a class).
     Book and library cannot drift apart: the page shows the code the notebook runs.
+
+    Introduced in chapter 1 ("The marketplace"); used wherever a chapter shows a component.
     """
     from IPython.display import Markdown
 
@@ -92,6 +96,8 @@ def figure_slider(draw, values, value=None, description: str = ""):
     ``plt.show()`` or display anything). The slider and the outputs are linked in the browser
     (``jslink``), so the widget stays interactive on the static website, where no kernel runs,
     as well as in JupyterLab.
+
+    Introduced in chapter 1 ("When to Use Machine Learning").
     """
     import ipywidgets as widgets
 
@@ -117,7 +123,10 @@ def figure_slider(draw, values, value=None, description: str = ""):
 
 @dataclass(frozen=True)
 class Component:
-    """One part of the system the book builds."""
+    """One part of the system the book builds.
+
+    Introduced in chapter 1 ("Understanding Machine Learning Systems").
+    """
 
     module: str
     title: str

@@ -27,7 +27,10 @@ def _digest(*parts: bytes) -> str:
 
 def dataset_fingerprint(frame: pd.DataFrame) -> str:
     """Content hash of a table: the same columns, dtypes and values in the same order give the
-    same fingerprint; changing any value, column or row order gives another."""
+    same fingerprint; changing any value, column or row order gives another.
+
+    Introduced in chapter 1 ("Machine Learning Systems Versus Traditional Software").
+    """
     if not isinstance(frame, pd.DataFrame):
         raise TypeError(f"dataset_fingerprint needs a DataFrame, got {type(frame).__name__}")
     schema = json.dumps([[str(c), str(t)] for c, t in frame.dtypes.items()]).encode()
@@ -36,7 +39,10 @@ def dataset_fingerprint(frame: pd.DataFrame) -> str:
 
 
 def code_fingerprint(*objects: Callable | type) -> str:
-    """Hash of the source code of functions or classes (what the training code says, not its name)."""
+    """Hash of the source code of functions or classes (what the training code says, not its name).
+
+    Introduced in chapter 1 ("Machine Learning Systems Versus Traditional Software").
+    """
     if not objects:
         raise ValueError("code_fingerprint needs at least one function or class")
     try:
@@ -47,7 +53,10 @@ def code_fingerprint(*objects: Callable | type) -> str:
 
 
 def params_fingerprint(params: Mapping[str, Any]) -> str:
-    """Hash of a configuration (key order does not matter)."""
+    """Hash of a configuration (key order does not matter).
+
+    Introduced in chapter 1 ("Machine Learning Systems Versus Traditional Software").
+    """
     if not isinstance(params, Mapping):
         raise TypeError(f"params_fingerprint needs a mapping, got {type(params).__name__}")
     try:
@@ -59,7 +68,11 @@ def params_fingerprint(params: Mapping[str, Any]) -> str:
 
 @dataclass(frozen=True)
 class ModelVersion:
-    """A model's identity: the fingerprints of its training code, data and parameters."""
+    """A model's identity: the fingerprints of its training code, data and parameters.
+
+    Introduced in chapter 1 ("Machine Learning Systems Versus Traditional Software"); the model
+    store of chapter 10 keeps one per model.
+    """
 
     code: str
     data: str

@@ -15,7 +15,10 @@ CATEGORY_MEDIAN_PRICE = np.array([CATEGORIES[c][1] for c in CATEGORY_NAMES])
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
-    """Logistic function, computed stably for large |x|."""
+    """Logistic function, computed stably for large |x|.
+
+    Introduced in chapter 1 (the response model).
+    """
     return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(x)))
 
 
@@ -24,6 +27,8 @@ class ResponseModel:
 
     Regions and devices are given as integer codes (positions in ``ALL_REGIONS`` and ``DEVICES``);
     positions are 1-based.
+
+    Introduced in chapter 1 ("The marketplace"); chapter 5 recovers its position bias.
     """
 
     def __init__(self, behaviour: Behaviour):

@@ -67,7 +67,10 @@ _BRAND_WEIGHTS /= _BRAND_WEIGHTS.sum()
 
 @dataclass
 class Truth:
-    """Latent variables of the world, aligned with entity ids (row ``i`` is entity ``i``)."""
+    """Latent variables of the world, aligned with entity ids (row ``i`` is entity ``i``).
+
+    Introduced in chapter 1; chapter 4 checks labels and chapter 5 learned embeddings against it.
+    """
 
     category_centroids: np.ndarray
     user_taste: np.ndarray
@@ -91,13 +94,19 @@ class Truth:
 
 
 def category_centroids(dim: int, rng: np.random.Generator) -> np.ndarray:
-    """One random unit vector per category: the direction in taste space its items point to."""
+    """One random unit vector per category: the direction in taste space its items point to.
+
+    Introduced in chapter 1 (how the world is generated).
+    """
     c = rng.normal(size=(len(CATEGORY_NAMES), dim))
     return c / np.linalg.norm(c, axis=1, keepdims=True)
 
 
 def make_sellers(n: int, start: pd.Timestamp, rng: np.random.Generator, first_id: int = 0):
-    """Sellers table and their latent quality."""
+    """Sellers table and their latent quality.
+
+    Introduced in chapter 1 (how the world is generated).
+    """
     regions = np.array(list(REGIONS))
     shares = np.array(list(REGIONS.values()))
     joined_days = rng.uniform(30, 3 * 365, size=n)
@@ -114,6 +123,8 @@ def make_users(signup_at: np.ndarray, region_probs: dict[str, float], centroids:
     """New users: their table rows, latent taste vectors and activity rates.
 
     ``signup_at`` holds one timestamp (datetime64[ms]) per new user.
+
+    Introduced in chapter 1 (how the world is generated).
     """
     n = len(signup_at)
     regions = np.array(list(region_probs))
@@ -148,6 +159,8 @@ def make_items(listed_at: np.ndarray, n_sellers: int, seller_quality: np.ndarray
     """New listings: table rows and latent attributes (factor, quality, brand appeal, issue).
 
     With ``new_brand_prefix``, the items carry brands no earlier item had (a cold-start wave).
+
+    Introduced in chapter 1 (how the world is generated); chapter 4 labels the titles.
     """
     n = len(listed_at)
     names = CATEGORY_NAMES

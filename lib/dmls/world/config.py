@@ -51,6 +51,8 @@ class Behaviour:
     A click turns into a purchase with a probability driven by quality and price, after a
     log-normally distributed delay; a purchase is returned with a probability that falls with
     quality.
+
+    Introduced in chapter 1 ("The marketplace").
     """
 
     base_logit: float = -3.6
@@ -115,6 +117,8 @@ class WorldConfig:
         Dimension of the latent user-taste and item-factor vectors.
     behaviour : Behaviour
         The response model (ground truth).
+
+    Introduced in chapter 1 ("The marketplace").
     """
 
     n_users: int = 20_000

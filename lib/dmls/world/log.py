@@ -38,6 +38,8 @@ class Log:
     - ``returns``: a purchase sent back, days later.
 
     Entity tables: ``users``, ``items``, ``sellers``.
+
+    Introduced in chapter 1 ("The marketplace"); chapter 3 stores and streams it.
     """
 
     start: pd.Timestamp

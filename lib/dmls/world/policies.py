@@ -34,6 +34,8 @@ class SlateContext:
         Item ids retrieved for each session, in random order.
     slate_size : int
         How many of the candidates each slate shows.
+
+    Introduced in chapter 1 ("The marketplace").
     """
 
     world: "World"
@@ -60,14 +62,20 @@ class SlateContext:
 
 @dataclass
 class Slates:
-    """A policy's decision: item ids per slot (sessions x slate size) and their propensities."""
+    """A policy's decision: item ids per slot (sessions x slate size) and their propensities.
+
+    Introduced in chapter 1 ("The marketplace").
+    """
 
     items: np.ndarray
     propensity: np.ndarray
 
 
 class Policy:
-    """Base class: override :meth:`rank` (and :meth:`observe` to learn from feedback)."""
+    """Base class: override :meth:`rank` (and :meth:`observe` to learn from feedback).
+
+    Introduced in chapter 1 ("The marketplace"); chapter 9 writes bandit policies.
+    """
 
     def rank(self, context: SlateContext, rng: np.random.Generator) -> Slates:
         raise NotImplementedError
@@ -89,6 +97,8 @@ class ScoringPolicy(Policy):
     Plackett-Luce ranking); the propensity of a slot is the probability of that pick given the
     picks above it, so the first slot's propensity is the marginal probability of that item
     being on top.
+
+    Introduced in chapter 1 ("The marketplace").
     """
 
     def __init__(self, temperature: float = 0.0):
@@ -115,6 +125,8 @@ def plackett_luce(scores: np.ndarray, k: int, temperature: float, rng: np.random
     (Gumbel top-k) with the conditional probability of each pick.
 
     Returns (column indices of shape (n, k), propensities of shape (n, k)).
+
+    Introduced in chapter 1; chapter 4 uses the propensities for importance sampling.
     """
     n, c = scores.shape
     if temperature == 0:
@@ -139,7 +151,10 @@ def plackett_luce(scores: np.ndarray, k: int, temperature: float, rng: np.random
 
 
 class RandomPolicy(ScoringPolicy):
-    """Every ordering of candidates equally likely: the exploration baseline."""
+    """Every ordering of candidates equally likely: the exploration baseline.
+
+    Introduced in chapter 1 ("Machine Learning in Research Versus in Production").
+    """
 
     def __init__(self):
         super().__init__(temperature=1.0)
@@ -188,6 +203,9 @@ class ModelPolicy(ScoringPolicy):
     candidate at the same position ranks by appeal alone, free of position bias. Scores are
     log-probabilities, so with ``temperature=1`` the policy samples items in proportion to
     their predicted click probability.
+
+    Introduced in chapter 1 ("Machine Learning in Research Versus in Production"); chapter 7
+    serves models behind an API instead.
     """
 
     def __init__(self, model, featurize, temperature: float = 0.0, position: int = 1):

@@ -52,7 +52,10 @@ def _check_fraction(name: str, value: float, *, allow_zero: bool = False, allow_
 
 @dataclass(frozen=True)
 class Scenario:
-    """Base class. ``onset`` is a date, or a number of days after the world's start."""
+    """Base class. ``onset`` is a date, or a number of days after the world's start.
+
+    Introduced in chapter 1; chapter 8 ("Data Distribution Shifts") is built on them.
+    """
 
     onset: Any = 0
 
@@ -123,7 +126,10 @@ def _after(table: pd.DataFrame, name: str, onset: int) -> np.ndarray:
 class NewRegion(Scenario):
     """The marketplace launches in a new region: a burst of sign-ups at the onset, and from then on
     a share of all new users come from there. The response to a user of that region was always
-    defined (covariate shift: P(x) moves, P(y | x) does not)."""
+    defined (covariate shift: P(x) moves, P(y | x) does not).
+
+    Taught in chapter 8 ("Types of Data Distribution Shifts").
+    """
 
     region: str = "BR"
     share: float = 0.3
@@ -153,7 +159,10 @@ class NewRegion(Scenario):
 @dataclass(frozen=True)
 class DeviceMixShift(Scenario):
     """From the onset, a share of sessions (``adoption``) move to a device drawn from ``mix`` — an
-    app launch pulling traffic to mobile, say (covariate shift)."""
+    app launch pulling traffic to mobile, say (covariate shift).
+
+    Taught in chapter 8 ("Types of Data Distribution Shifts").
+    """
 
     mix: Mapping[str, float] = field(default_factory=lambda: {"mobile": 0.9, "desktop": 0.07, "tablet": 0.03})
     adoption: float = 0.6
@@ -183,6 +192,8 @@ class SeasonalDemand(Scenario):
     P(x | session has a click) stays fixed. It is simulated exactly by raising the visit rate
     ``factor``-fold and keeping visits without a click with probability ``1 / factor``.
     ``until`` (a date or days after start) ends the season; by default it lasts.
+
+    Taught in chapter 8 ("Types of Data Distribution Shifts").
     """
 
     factor: float = 2.0
@@ -217,7 +228,11 @@ class ConceptDrift(Scenario):
     """Users' tastes turn: from the onset each taste vector moves toward a rotated copy of itself
     (the same rotation for everyone, drawn once per world), fully so after ``ramp_days``.
     Who visits and what is shown are unchanged; P(click | user, item) is not (concept drift).
-    ``strength`` in (0, 1] is how far along the way tastes go."""
+    ``strength`` in (0, 1] is how far along the way tastes go.
+
+    Introduced in chapter 1 ("Machine Learning Systems Versus Traditional Software"); taught
+    in chapter 8 ("Types of Data Distribution Shifts").
+    """
 
     strength: float = 1.0
     ramp_days: float = 0.0
@@ -251,7 +266,10 @@ class ConceptDrift(Scenario):
 @dataclass(frozen=True)
 class NewItems(Scenario):
     """A wave of ``n_items`` listings at the onset; with ``new_brands`` they carry brand names no
-    earlier item had (cold start for items and for the brand vocabulary)."""
+    earlier item had (cold start for items and for the brand vocabulary).
+
+    Used in chapter 5 ("Encoding Categorical Features") and chapter 8.
+    """
 
     n_items: int = 500
     new_brands: bool = True
@@ -270,7 +288,11 @@ class NewItems(Scenario):
 @dataclass(frozen=True)
 class PriceInCents(Scenario):
     """An upstream service starts logging prices in cents instead of dollars. Users see the same
-    prices and behave as before; only the recorded ``price`` of new rows is 100 times larger."""
+    prices and behave as before; only the recorded ``price`` of new rows is 100 times larger.
+
+    Introduced in chapter 1 ("Machine Learning in Research Versus in Production"); chapter 8
+    ("General Data Distribution Shifts").
+    """
 
     tables: tuple[str, ...] = ("impressions", "items")
 
@@ -305,6 +327,9 @@ class MissingValues(Scenario):
 
     For MAR and MNAR the chance is ``sigmoid(a + strength * z)`` with ``z`` the standardised
     value (category codes for a categorical column) and ``a`` set so the average is ``rate``.
+
+    Introduced in chapter 1 ("Machine Learning in Research Versus in Production"); taught in
+    chapter 5 ("Handling Missing Values").
     """
 
     table: str = "users"
@@ -390,7 +415,11 @@ def _calibrated(score: np.ndarray, rate: float) -> np.ndarray:
 @dataclass(frozen=True)
 class DuplicateEvents(Scenario):
     """At-least-once delivery: from the onset, each event of ``tables`` is recorded twice with
-    probability ``rate`` (identical rows, ids included)."""
+    probability ``rate`` (identical rows, ids included).
+
+    Introduced in chapter 1 ("Machine Learning in Research Versus in Production"); chapter 5
+    ("Data Leakage") finds duplicates across splits.
+    """
 
     rate: float = 0.02
     tables: tuple[str, ...] = ("impressions", "clicks")

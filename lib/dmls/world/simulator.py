@@ -79,6 +79,8 @@ class World:
     >>> log = world.run(days=2)
     >>> log.impressions.columns.tolist()[:5]
     ['impression_id', 'session_id', 'user_id', 'item_id', 'position']
+
+    Introduced in chapter 1 ("The marketplace").
     """
 
     def __init__(self, config: WorldConfig | None = None, *, seed: int = 0,
