@@ -45,10 +45,10 @@ def test_show_source_refuses_other_code():
 
 def test_components_know_what_is_built():
     table = notebook.components(chapter=1)
-    built = dict(zip(table["component"], table["built"]))
-    assert built["dmls.world"] and built["dmls.platform"]
-    assert table.loc[table["component"] == "dmls.world", "this chapter"].item()
-    assert set(table.columns) >= {"component", "chapters", "role", "built"}
+    assert table.loc["dmls.world", "in dmls yet"] == "yes" and table.loc["dmls.platform", "in dmls yet"] == "yes"
+    assert table.loc["dmls.world", "this chapter"] == "yes" and table.loc["dmls.models", "this chapter"] == ""
+    assert set(table.columns) >= {"chapters", "role", "in dmls yet"}
+    assert "this chapter" not in notebook.components().columns
 
 
 def test_system_map_draws_every_component():

@@ -44,6 +44,7 @@ def setup(seed: int = 0, threads: int = THREADS) -> np.random.Generator:
     pd.set_option("display.precision", 4)
     pd.set_option("display.max_columns", 20)
     pd.set_option("display.width", 120)
+    pd.set_option("display.max_colwidth", 100)
     _plot_style()
     return np.random.default_rng(seed)
 
@@ -161,12 +162,17 @@ _EDGES = (("world", "data"), ("data", "sampling"), ("data", "labeling"), ("sampl
 
 
 def components(chapter: int | None = None) -> pd.DataFrame:
-    """The system's components, which chapters build them, and whether ``dmls`` has them yet."""
-    rows = [{"component": f"dmls.{c.module}", "chapters": ", ".join(map(str, c.chapters)), "role": c.role,
-             "built": c.built} for c in COMPONENTS]
-    frame = pd.DataFrame(rows)
+    """The system's components, which chapters build them, and whether ``dmls`` has them yet.
+
+    Introduced in chapter 1 ("Understanding Machine Learning Systems").
+    """
+    frame = pd.DataFrame({
+        "chapters": [", ".join(map(str, c.chapters)) for c in COMPONENTS],
+        "role": [c.role for c in COMPONENTS],
+        "in dmls yet": ["yes" if c.built else "not yet" for c in COMPONENTS],
+    }, index=pd.Index([f"dmls.{c.module}" for c in COMPONENTS], name="component"))
     if chapter is not None:
-        frame["this chapter"] = [chapter in c.chapters for c in COMPONENTS]
+        frame["this chapter"] = ["yes" if chapter in c.chapters else "" for c in COMPONENTS]
     return frame
 
 
