@@ -239,3 +239,14 @@ def test_missing_values_column_must_exist():
         small_world(scenarios=[MissingValues(table="users", column="income")])
     with pytest.raises(ValueError, match="numeric or categorical"):
         small_world(scenarios=[MissingValues(table="items", column="title", mechanism="MNAR", onset=-5000)])
+
+
+def test_every_table_a_scenario_can_name_is_logged_through_it():
+    """A logging scenario never silently does nothing: each table it may name passes through it."""
+    for table, column in [("users", "age"), ("items", "rating"), ("sellers", "region"), ("sessions", "device"),
+                          ("impressions", "price"), ("clicks", "position"), ("purchases", "amount")]:
+        scenario = MissingValues(onset=-10_000, table=table, column=column, mechanism="MCAR", rate=0.5)
+        world = small_world(scenarios=[scenario])
+        log = world.run(days=10, policy=RandomPolicy())
+        recorded = log.tables[table]
+        assert len(recorded) and recorded[column].isna().any(), table

@@ -124,6 +124,7 @@ class World:
         self._item_listed = np.zeros(0, dtype=np.int64)
 
         self._scenarios = self._bind(scenarios)
+        self._sellers = self._log("sellers", sellers, self._rng("logging", self._start_ms, 3))
         # Users and listings from before the start, more of them recent (the marketplace grows).
         self._add_users(self._start_ms - _days_before(rng, config.n_users, scale=400.0, limit=1500.0), rng, self._start_ms)
         self._add_items(self._start_ms - _days_before(rng, config.n_items, scale=150.0, limit=1000.0), rng, self._start_ms)
