@@ -10,7 +10,6 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 VENDORED := book/_vendor/ASSETS.json
 SITE := _build/html
-CACHE := _build/.jupyter_cache
 PORT ?= 8000
 # Reproducible numbers: BLAS and OpenMP use the same thread count as on the 2-core CI machine.
 export OMP_NUM_THREADS ?= 2
@@ -47,7 +46,7 @@ lock: $(INSTALLED)  ## re-resolve requirements.lock and environment.yml from pyp
 
 # ----------------------------------------------------------------------------- the book
 book: $(INSTALLED) $(VENDORED)  ## execute every notebook and build the site into _build/html
-	@$(BIN)/python tools/cache_key.py $(CACHE)
+	@$(BIN)/python tools/cache_key.py _build
 	$(BIN)/jupyter-book build . -W -n --keep-going
 
 serve: ## serve the built site on http://localhost:$(PORT)
@@ -74,8 +73,8 @@ test-notebooks: $(INSTALLED)  ## run every notebook; compare the outputs marked 
 test-site: $(INSTALLED)  ## open the built site in headless Chromium, offline
 	$(BIN)/python -m pytest tests/site
 
-bench: $(INSTALLED)  ## run the benchmarks and print their figures
-	$(BIN)/python benchmarks/bench_world.py
+bench: $(INSTALLED)  ## run the benchmarks, print their figures, fail below their targets
+	$(BIN)/python benchmarks/bench_world.py --check
 
 clean:  ## remove the built site and caches (keeps .venv)
 	rm -rf _build .pytest_cache .hypothesis

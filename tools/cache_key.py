@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
-"""Clear the book's execution cache when the library or the pinned environment changes.
+"""Forget executed outputs when the library or the pinned environment changes.
 
-jupyter-cache re-executes a notebook only when its code cells change; but a chapter's outputs
-also depend on ``dmls`` and on the installed versions. This keeps a hash of those next to the
-cache and removes the cache when the hash differs, so `make book` never shows stale outputs.
+jupyter-cache re-executes a notebook only when its code cells change, and Sphinx re-reads a
+page only when its source file changes; but a chapter's outputs also depend on ``dmls`` and on
+the installed versions. This keeps a hash of those in the build folder and, when it differs,
+removes the execution cache and Sphinx's saved doctrees, so `make book` never shows stale
+outputs.
 
-Usage: cache_key.py CACHE_DIR
+Usage: cache_key.py BUILD_DIR
 """
 from __future__ import annotations
 
@@ -26,14 +28,18 @@ def key() -> str:
     return h.hexdigest()
 
 
-def main(cache_dir: str) -> int:
-    cache = Path(cache_dir)
-    stamp = cache.parent / (cache.name + ".key")
+STALE = (".jupyter_cache", ".doctrees", "jupyter_execute")
+
+
+def main(build_dir: str) -> int:
+    build = Path(build_dir)
+    stamp = build / ".dmls-key"
     current = key()
-    if stamp.exists() and stamp.read_text() != current and cache.exists():
-        print(f"lib/ or the lock file changed: clearing {cache}")
-        shutil.rmtree(cache)
-    stamp.parent.mkdir(parents=True, exist_ok=True)
+    if stamp.exists() and stamp.read_text() != current:
+        print("lib/ or the lock file changed: notebooks will be executed again")
+        for name in STALE:
+            shutil.rmtree(build / name, ignore_errors=True)
+    build.mkdir(parents=True, exist_ok=True)
     stamp.write_text(current)
     return 0
 
