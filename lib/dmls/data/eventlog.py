@@ -24,7 +24,7 @@ import zlib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from itertools import count
-from typing import Any, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Iterator, Mapping, NamedTuple, Sequence
 
 import fastjsonschema
 import jsonschema
@@ -82,9 +82,10 @@ class Topic:
         return self.name + DEAD_LETTER_SUFFIX if self.dead_letter else None
 
 
-@dataclass(frozen=True)
-class Record:
+class Record(NamedTuple):
     """One event as stored: where it is (topic, partition, offset), its key, value and log time (ms).
+
+    A named tuple rather than a dataclass: consumers create millions of them.
 
     Introduced in chapter 3 ("Data Passing Through Real-Time Transport").
     """
@@ -287,7 +288,10 @@ class EventLog(ABC):
         if isinstance(max_records, bool) or not isinstance(max_records, int) or max_records < 1:
             raise ValueError(f"max_records must be a positive integer, got {max_records!r}")
         rows = self._read(topic, partition, offset, max_records)
-        return [Record(topic, partition, o, k, orjson.loads(v), ts) for o, k, ts, v in rows]
+        # This line runs once per event consumed: local names, and the tuple built without the
+        # Python-level __new__ a named tuple adds (a quarter of a stream processor's time).
+        loads, new = orjson.loads, tuple.__new__
+        return [new(Record, (topic, partition, o, k, loads(v), ts)) for o, k, ts, v in rows]
 
     def end_offsets(self, topic: str) -> list[int]:
         """Per partition, the offset the next record will get (the number of records so far)."""
@@ -471,9 +475,10 @@ class SQLiteEventLog(EventLog):
             "ORDER BY pos LIMIT ?", (topic, partition, offset, limit)).fetchall()
 
     def _end_offsets(self, topic):
-        ends = dict(self._db.execute(
-            "SELECT part, MAX(pos) + 1 FROM records WHERE topic = ? GROUP BY part", (topic.name,)))
-        return [ends.get(p, 0) for p in range(topic.partitions)]
+        # One indexed MAX per partition (a GROUP BY would scan the whole topic).
+        query = "SELECT MAX(pos) FROM records WHERE topic = ? AND part = ?"
+        last = [self._db.execute(query, (topic.name, p)).fetchone()[0] for p in range(topic.partitions)]
+        return [0 if m is None else m + 1 for m in last]
 
     def _load_offsets(self, group, topic):
         return dict(self._db.execute("SELECT part, pos FROM offsets WHERE grp = ? AND topic = ?", (group, topic)))
