@@ -170,6 +170,7 @@ class EventLog(ABC):
     @abstractmethod
     def _store_offsets(self, group: str, topic: str, offsets: Mapping[int, int]) -> None: ...
 
+    @abstractmethod
     def close(self) -> None:
         """Release the backend's connection."""
 
