@@ -96,7 +96,6 @@ def engines(log, folder: Path) -> list[dict]:
 def stream_vs_batch(log, folder: Path) -> dict:
     from dmls.data import SQLiteEventLog, clicks_in_window_batch, clicks_in_window_stream, publish
 
-    _one_core()
     events = SQLiteEventLog(str(folder / "events.db"))
     publish_s, n = _best(lambda: publish(log, events), repeats=1)
     runs = [clicks_in_window_stream(events, group=f"bench-{i}") for i in range(3)]
@@ -136,7 +135,7 @@ def main(argv=None) -> int:
         print(f"  {r['question']:<52} SQLite {r['sqlite_s'] * 1000:8.2f} ms  DuckDB {r['duckdb_s'] * 1000:8.2f} ms"
               f"  SQLite/DuckDB {r['sqlite_vs_duckdb']:6.2f}")
     s = results["stream_vs_batch"]
-    print(f"\nStream vs batch, clicks in the last hour for every impression ({s['events']:,} events, one core)")
+    print(f"\nStream vs batch, clicks in the last hour for every impression ({s['events']:,} events)")
     print(f"  publish to the embedded log   {s['publish_per_s']:>12,.0f} events/s")
     print(f"  stream processor on the log   {s['stream_per_s']:>12,.0f} events/s   (target {STREAM_TARGET_PER_S:,})")
     print(f"  DuckDB batch query            {s['batch_per_s']:>12,.0f} events/s   ({s['batch_vs_stream']:.0f}x the stream)")
@@ -149,4 +148,5 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
+    _one_core()  # here, not in main(): the tests call main() and must keep both cores
     sys.exit(main())
