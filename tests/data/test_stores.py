@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from dmls.data.stores import MarketplaceStore, StoreError, also_bought, purchase_graph, warehouse, write_warehouse
+from dmls.data.stores import MarketplaceStore, StoreError, also_bought, interaction_graph, warehouse, write_warehouse
 from dmls.world import World
 
 
@@ -97,7 +97,7 @@ def test_user_documents_nest_orders(store, world_and_log):
 
 def test_also_bought_walks_the_graph(world_and_log):
     _, log = world_and_log
-    graph = purchase_graph(log.purchases)
+    graph = interaction_graph(log.purchases)
     item = int(log.purchases["item_id"].value_counts().index[0])
     walked = also_bought(graph, item, top=50)
     # The same question by a self-join on purchases.

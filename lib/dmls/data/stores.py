@@ -6,7 +6,7 @@ Introduced in chapter 3 ("Data Models" and "Data Storage Engines and Processing"
   constraints, joins, and transactions that either happen whole or not at all (OLTP);
 - :meth:`MarketplaceStore.user_documents` — the same data as one JSON document per user, built
   and queried with SQLite's JSON functions (the document model);
-- :func:`purchase_graph` — users and items as a graph (networkx), for questions about paths;
+- :func:`interaction_graph` — users and items as a graph (networkx), for questions about paths;
 - :func:`write_warehouse` and :func:`warehouse` — the logs as Parquet files queried by DuckDB
   (OLAP), the columnar engine for questions over many rows.
 
@@ -228,14 +228,14 @@ class _Transaction:
         return False
 
 
-def purchase_graph(purchases: pd.DataFrame) -> nx.Graph:
-    """Users and items as nodes, an edge for each user–item pair that was bought.
+def interaction_graph(interactions: pd.DataFrame) -> nx.Graph:
+    """Users and items as nodes, an edge for each user-item pair that interacted (clicks, purchases).
 
-    Introduced in chapter 3 ("NoSQL"): "people who bought this also bought" is a two-step
+    Introduced in chapter 3 ("NoSQL"): "people who clicked this also clicked" is a two-step
     walk in this graph.
     """
     graph = nx.Graph()
-    pairs = purchases[["user_id", "item_id"]].drop_duplicates()
+    pairs = interactions[["user_id", "item_id"]].drop_duplicates()
     graph.add_nodes_from((f"u{u}" for u in pairs["user_id"].unique()), kind="user")
     graph.add_nodes_from((f"i{i}" for i in pairs["item_id"].unique()), kind="item")
     graph.add_edges_from(zip("u" + pairs["user_id"].astype(str), "i" + pairs["item_id"].astype(str)))
@@ -243,19 +243,19 @@ def purchase_graph(purchases: pd.DataFrame) -> nx.Graph:
 
 
 def also_bought(graph: nx.Graph, item_id: int, top: int = 5) -> pd.Series:
-    """Items bought by the buyers of ``item_id``, with how many of those buyers bought each.
+    """Items linked to the users linked to ``item_id``, with how many of those users each has.
 
     Introduced in chapter 3 ("NoSQL").
     """
     node = f"i{item_id}"
     if node not in graph:
-        return pd.Series(dtype="int64", name="buyers")
+        return pd.Series(dtype="int64", name="shared_users")
     counts: dict[int, int] = {}
     for user in graph.neighbors(node):
         for other in graph.neighbors(user):
             if other != node:
                 counts[int(other[1:])] = counts.get(int(other[1:]), 0) + 1
-    series = pd.Series(counts, name="buyers", dtype="int64").rename_axis("item_id")
+    series = pd.Series(counts, name="shared_users", dtype="int64").rename_axis("item_id")
     return series.sort_values(ascending=False, kind="stable").head(top)
 
 
