@@ -46,7 +46,8 @@ def test_show_source_refuses_other_code():
 def test_components_know_what_is_built():
     table = notebook.components(chapter=1)
     assert table.loc["dmls.world", "in dmls yet"] == "yes" and table.loc["dmls.platform", "in dmls yet"] == "yes"
-    assert table.loc["dmls.world", "this chapter"] == "yes" and table.loc["dmls.models", "this chapter"] == ""
+    assert table.loc["dmls.world", "this chapter"] == "yes" and table.loc["dmls.serving", "this chapter"] == ""
+    assert table.loc["dmls.serving", "in dmls yet"] == "not yet"
     assert set(table.columns) >= {"chapters", "role", "in dmls yet"}
     assert "this chapter" not in notebook.components().columns
 

@@ -146,8 +146,8 @@ COMPONENTS: tuple[Component, ...] = (
     Component("data", "data\nengineering", (3,), "formats, stores, event log, batch and stream processing", (2.2, 2.0)),
     Component("sampling", "sampling", (4,), "samples of the logs, reservoir and importance sampling", (4.4, 3.1)),
     Component("labeling", "labeling", (4,), "natural labels, weak supervision, label windows", (4.4, 0.9)),
-    Component("features", "features", (5,), "transforms shared by training and serving, leakage checks", (6.6, 2.0)),
-    Component("models", "models", (6,), "training, ensembles, tracking, tuning, distributed training", (8.8, 2.0)),
+    Component("features", "features", (1, 5), "transforms shared by training and serving, leakage checks", (6.6, 2.0)),
+    Component("models", "models", (1, 6), "training, ensembles, tracking, tuning, distributed training", (8.8, 2.0)),
     Component("evaluation", "offline\nevaluation", (6,), "metrics, baselines, slices, calibration, behavioural tests", (8.8, 0.25)),
     Component("serving", "prediction\nservice", (7,), "batch and online prediction, compression, export", (11.0, 2.0)),
     Component("monitoring", "monitoring", (8,), "metrics, drift detection, alerts", (11.0, 3.7)),
@@ -230,6 +230,58 @@ def system_map(chapter: int | None = None, ax=None):
             ha="center", va="bottom", fontsize=8, color=loop)
     ax.set_xlim(-1.1, 12.6)
     ax.set_ylim(-1.75, 5.35)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    return ax
+
+
+#: The iterative process of developing an ML system, and the chapters that teach each step.
+PROCESS_STEPS: tuple[tuple[str, tuple[int, ...]], ...] = (
+    ("project scoping", (2,)),
+    ("data engineering", (3, 4)),
+    ("model development", (5, 6)),
+    ("deployment", (7,)),
+    ("monitoring and\ncontinual learning", (8, 9)),
+    ("business analysis", (2, 9)),
+)
+
+
+def iterative_process(chapter: int | None = None, ax=None):
+    """Draw the loop of developing an ML system, each step labelled with its chapters.
+
+    Steps the given chapter teaches are shaded. Every step can send the work back to an
+    earlier one; the loop never ends while the system is in use.
+
+    Introduced in chapter 2 ("Iterative Process").
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 5.2))
+    n = len(PROCESS_STEPS)
+    angles = np.pi / 2 - 2 * np.pi * np.arange(n) / n
+    radius, w, h = 2.2, 1.9, 0.75
+    centres = np.column_stack([radius * np.cos(angles) * 1.25, radius * np.sin(angles)])
+    for (title, chapters), (x, y) in zip(PROCESS_STEPS, centres):
+        current = chapter is not None and chapter in chapters
+        ax.add_patch(FancyBboxPatch((x - w / 2, y - h / 2), w, h, boxstyle="round,pad=0.04",
+                                    facecolor="#fde2bf" if current else "#dde9f5", edgecolor="#333333",
+                                    linewidth=2.0 if current else 1.0))
+        ax.text(x, y + 0.08, title, ha="center", va="center", fontsize=9, linespacing=1.0,
+                fontweight="bold" if current else "normal")
+        ax.text(x, y - h / 2 + 0.06, "ch " + ", ".join(map(str, chapters)), ha="center", va="bottom", fontsize=7,
+                color="#555555")
+    for i in range(n):
+        a, b = centres[i], centres[(i + 1) % n]
+        direction = (b - a) / np.linalg.norm(b - a)
+        ax.add_patch(FancyArrowPatch(tuple(a + direction * 0.75), tuple(b - direction * 0.75), arrowstyle="-|>",
+                                     mutation_scale=11, color="#555555", connectionstyle="arc3,rad=-0.15"))
+    ax.text(0, 0.15, "each step can send\nthe work back to any\nearlier one", ha="center", va="center",
+            fontsize=8.5, color="#b5542b")
+    ax.text(0, -0.55, "ch 10: infrastructure\nch 11: people", ha="center", va="center", fontsize=8, color="#555555")
+    ax.set_xlim(-3.9, 3.9)
+    ax.set_ylim(-2.75, 2.75)
     ax.set_aspect("equal")
     ax.axis("off")
     return ax

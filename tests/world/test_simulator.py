@@ -325,3 +325,14 @@ def test_event_stream_is_the_same_whatever_the_chunking(two_week_log):
                 **{name: log.tables[name].head(200) for name in ("sessions", "impressions", "clicks", "purchases", "returns")})
     names = ["sessions", "impressions", "clicks", "purchases", "returns"]
     assert list(small._stream(names, chunk=7)) == list(small._stream(names, chunk=100_000)) == list(small.events())
+
+
+def test_business_metrics_count_each_event_once(two_week_log):
+    _, log = two_week_log
+    m = log.business_metrics()
+    assert m["click-through rate"] == pytest.approx(len(log.clicks) / len(log.impressions))
+    assert m["purchases per 1,000 sessions"] == pytest.approx(1_000 * len(log.purchases) / len(log.sessions))
+    doubled = Log(start=log.start, end=log.end, users=log.users, items=log.items, sellers=log.sellers,
+                  sessions=log.sessions, impressions=pd.concat([log.impressions] * 2), clicks=pd.concat([log.clicks] * 2),
+                  purchases=pd.concat([log.purchases] * 2), returns=log.returns)
+    pd.testing.assert_series_equal(doubled.business_metrics(), m)

@@ -91,6 +91,24 @@ class Log:
             "purchases per click": len(self.purchases) / n_clicks if n_clicks else math.nan,
         })
 
+    def business_metrics(self) -> pd.Series:
+        """What the business watches, per session: clicks, purchases (per 1,000) and revenue.
+
+        Counted by id, so duplicated events do not inflate them. Introduced in chapter 2
+        ("Business and ML Objectives").
+        """
+        sessions = self.sessions["session_id"].nunique()
+        impressions = self.impressions["impression_id"].nunique()
+        clicks = self.clicks["impression_id"].nunique()
+        purchases = self.purchases.drop_duplicates("purchase_id")
+        per = (lambda x: x / sessions) if sessions else (lambda x: math.nan)
+        return pd.Series({
+            "click-through rate": clicks / impressions if impressions else math.nan,
+            "clicks per session": per(clicks),
+            "purchases per 1,000 sessions": per(1_000 * len(purchases)),
+            "revenue per session": per(float(purchases["amount"].sum())),
+        })
+
     def labeled_impressions(self, purchase_window: str | pd.Timedelta | None = None) -> pd.DataFrame:
         """Impressions joined with their natural labels and the attributes a model would use.
 

@@ -1,0 +1,108 @@
+"""The first click-model features: the impression's context, and what the past says.
+
+Introduced in chapter 1 ("When to Use Machine Learning"); used in chapters 2 and 3 and extended
+in chapter 5.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+
+from dmls.world import ALL_REGIONS, CATEGORY_NAMES, DEVICES
+
+#: Columns of :func:`context_features`, in order.
+CONTEXT_COLUMNS = ["position", "device", "user_region", "age", "category", "log_price", "rating"]
+_HISTORY_COLUMNS = ["user_ctr", "item_ctr", "taste_share"]
+
+
+def _require(frame: pd.DataFrame, columns, what: str) -> None:
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(f"{what} needs a DataFrame, got {type(frame).__name__}")
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{what} needs columns {missing}; it got {list(frame.columns)}")
+
+
+def context_features(rows: pd.DataFrame) -> pd.DataFrame:
+    """What is known about an impression when it is shown: slot, device, user and item attributes.
+
+    Categorical columns get fixed categories, so that a model sees the same codes in training
+    and in serving whatever values a batch happens to contain.
+
+    Introduced in chapter 1 ("When to Use Machine Learning").
+    """
+    _require(rows, ["position", "device", "user_region", "age", "category", "price", "rating"], "context_features")
+    return pd.DataFrame({
+        "position": rows["position"].to_numpy(),
+        "device": pd.Categorical(rows["device"], categories=list(DEVICES)),
+        "user_region": pd.Categorical(rows["user_region"], categories=list(ALL_REGIONS)),
+        "age": rows["age"].to_numpy(dtype=float),
+        "category": pd.Categorical(rows["category"], categories=list(CATEGORY_NAMES)),
+        "log_price": np.log(rows["price"].to_numpy(dtype=float)),
+        "rating": rows["rating"].to_numpy(dtype=float),
+    })
+
+
+class HistoryFeatures(TransformerMixin, BaseEstimator):
+    """What past impressions say about a user and an item, learned by ``fit`` from a history.
+
+    ``fit`` counts, in a table of labeled impressions (``user_id, item_id, category, clicked``),
+    the impressions and clicks of each user, each item and each (user, category); ``transform``
+    turns them into three features for new impressions:
+
+    - ``user_ctr`` — the user's click rate, shrunk toward the overall rate by ``user_prior``
+      pseudo-impressions (users with little history look average);
+    - ``item_ctr`` — the same for the item, with ``item_prior``;
+    - ``taste_share`` — the share of the user's past clicks that went to the item's category.
+
+    Fitting on the past and transforming what comes after keeps the features honest: nothing
+    from the rows being scored leaks into them (chapter 5, "Data Leakage").
+
+    Introduced in chapter 1 ("When to Use Machine Learning").
+    """
+
+    def __init__(self, user_prior: float = 10.0, item_prior: float = 20.0):
+        self.user_prior = user_prior
+        self.item_prior = item_prior
+
+    def fit(self, X: pd.DataFrame, y=None) -> "HistoryFeatures":
+        _require(X, ["user_id", "item_id", "category", "clicked"], "HistoryFeatures.fit")
+        for name in ("user_prior", "item_prior"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+                raise ValueError(f"{name} must be a positive number, got {value!r}")
+        if len(X) == 0:
+            raise ValueError("HistoryFeatures.fit needs at least one impression")
+        clicked = X["clicked"].astype(bool)
+        self.prior_ = float(clicked.mean())
+        self.users_ = clicked.groupby(X["user_id"]).agg(["size", "sum"])
+        self.items_ = clicked.groupby(X["item_id"]).agg(["size", "sum"])
+        self.user_category_ = X[clicked.to_numpy()].groupby(["user_id", "category"], observed=True).size()
+        self.n_impressions_ = len(X)
+        return self
+
+    def transform(self, X: pd.DataFrame) -> pd.DataFrame:
+        if not hasattr(self, "prior_"):
+            raise RuntimeError("HistoryFeatures must be fitted on a history before transform")
+        _require(X, ["user_id", "item_id", "category"], "HistoryFeatures.transform")
+        user = self.users_.reindex(X["user_id"].to_numpy()).fillna(0).to_numpy()
+        item = self.items_.reindex(X["item_id"].to_numpy()).fillna(0).to_numpy()
+        key = pd.MultiIndex.from_arrays([X["user_id"].to_numpy(), X["category"].astype(str).to_numpy()])
+        in_category = self.user_category_.reindex(key).fillna(0).to_numpy()
+        return pd.DataFrame({
+            "user_ctr": (user[:, 1] + self.user_prior * self.prior_) / (user[:, 0] + self.user_prior),
+            "item_ctr": (item[:, 1] + self.item_prior * self.prior_) / (item[:, 0] + self.item_prior),
+            "taste_share": (in_category + 0.1) / (user[:, 1] + 1.0),
+        })
+
+    def get_feature_names_out(self, input_features=None):
+        return np.array(_HISTORY_COLUMNS, dtype=object)
+
+
+def click_features(rows: pd.DataFrame, history: HistoryFeatures) -> pd.DataFrame:
+    """All features of the first click model: :func:`context_features` then ``history``'s.
+
+    Introduced in chapter 1 ("When to Use Machine Learning").
+    """
+    return pd.concat([context_features(rows), history.transform(rows)], axis=1)

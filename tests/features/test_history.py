@@ -1,0 +1,78 @@
+"""The first click-model features and the first click model."""
+import numpy as np
+import pytest
+from sklearn.base import clone
+
+from dmls.features import CONTEXT_COLUMNS, HistoryFeatures, click_features, context_features
+from dmls.models import train_click_model
+from dmls.world import World
+
+
+@pytest.fixture(scope="module")
+def labeled():
+    world = World(seed=6, n_users=2_000, n_items=500, n_sellers=50)
+    data = world.run(days=8).labeled_impressions()
+    data["day"] = (data["shown_at"] - world.start).dt.days
+    return data
+
+
+def test_history_features_are_shrunk_counts(labeled):
+    history = labeled[labeled.day < 6]
+    features = HistoryFeatures(user_prior=10, item_prior=20).fit(history)
+    rows = labeled[labeled.day >= 6].head(500)
+    out = features.transform(rows)
+    assert list(out.columns) == list(features.get_feature_names_out())
+    # By hand for one row.
+    r = rows.iloc[0]
+    past = history[history.user_id == r.user_id]
+    prior = history.clicked.mean()
+    assert out["user_ctr"].iloc[0] == pytest.approx((past.clicked.sum() + 10 * prior) / (len(past) + 10))
+    clicks_in_category = (past.clicked & (past.category == r.category)).sum()
+    assert out["taste_share"].iloc[0] == pytest.approx((clicks_in_category + 0.1) / (past.clicked.sum() + 1))
+    # Strangers look average.
+    stranger = rows.head(1).assign(user_id=10**9, item_id=10**9)
+    s = features.transform(stranger).iloc[0]
+    assert s["user_ctr"] == pytest.approx(prior) and s["item_ctr"] == pytest.approx(prior)
+    assert ((out[["user_ctr", "item_ctr", "taste_share"]] > 0) & (out[["user_ctr", "item_ctr"]].le(1))).all().all()
+
+
+def test_history_features_follow_the_estimator_api(labeled):
+    features = HistoryFeatures(user_prior=3.0)
+    assert features.get_params() == {"user_prior": 3.0, "item_prior": 20.0}
+    copy = clone(features)
+    assert copy.get_params() == features.get_params() and not hasattr(copy, "prior_")
+    with pytest.raises(RuntimeError, match="fitted"):
+        features.transform(labeled.head(3))
+    fitted = features.fit(labeled)
+    assert fitted is features and features.n_impressions_ == len(labeled)
+
+
+@pytest.mark.parametrize("bad, message", [
+    (lambda d: HistoryFeatures(user_prior=0).fit(d), "user_prior must be a positive number"),
+    (lambda d: HistoryFeatures().fit(d.drop(columns="clicked")), r"needs columns \['clicked'\]"),
+    (lambda d: HistoryFeatures().fit(d.head(0)), "at least one impression"),
+    (lambda d: HistoryFeatures().fit(d.to_numpy()), "needs a DataFrame"),
+    (lambda d: context_features(d.drop(columns="price")), r"needs columns \['price'\]"),
+    (lambda d: train_click_model(d.drop(columns="clicked"), HistoryFeatures().fit(d)), "labeled rows"),
+])
+def test_bad_input_is_named(labeled, bad, message):
+    with pytest.raises((ValueError, TypeError), match=message):
+        bad(labeled)
+
+
+def test_context_features_have_fixed_categories(labeled):
+    small = context_features(labeled.head(5))
+    large = context_features(labeled)
+    assert list(small.columns) == CONTEXT_COLUMNS
+    for col in ("device", "user_region", "category"):
+        assert list(small[col].cat.categories) == list(large[col].cat.categories)
+
+
+def test_click_model_is_deterministic_and_learns(labeled):
+    history, train, test = labeled[labeled.day < 4], labeled[labeled.day.between(4, 5)], labeled[labeled.day >= 6]
+    features = HistoryFeatures().fit(history)
+    a = train_click_model(train, features, max_iter=30).predict_proba(click_features(test, features))[:, 1]
+    b = train_click_model(train, features, max_iter=30).predict_proba(click_features(test, features))[:, 1]
+    np.testing.assert_array_equal(a, b)
+    from sklearn.metrics import roc_auc_score
+    assert roc_auc_score(test["clicked"], a) > 0.65
