@@ -1,30 +1,28 @@
 """The shipped benchmarks keep working (their figures are read by people, not asserted here)."""
+import json
 import runpy
 from pathlib import Path
 
-BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_world.py"
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def run(script: str, args: list[str], tmp_path, capsys):
+    """Run a benchmark's main() on a small input; return what it printed and the JSON it wrote."""
+    out_file = tmp_path / "results.json"
+    main = runpy.run_path(str(BENCHMARKS / script))["main"]
+    assert main([*args, "--json", str(out_file)]) == 0
+    return capsys.readouterr().out, json.loads(out_file.read_text())
 
 
 def test_world_benchmark_runs_and_reports(tmp_path, capsys):
-    main = runpy.run_path(str(BENCH))["main"]
-    out_file = tmp_path / "world.json"
-    assert main(["--impressions", "1000", "--json", str(out_file)]) == 0
-    text = capsys.readouterr().out
+    text, results = run("bench_world.py", ["--impressions", "1000"], tmp_path, capsys)
     assert "impr/s" in text and "popularity" in text and "random" in text
-    import json
-    results = json.loads(out_file.read_text())
     assert {r["policy"] for r in results} == {"popularity", "random"}
     assert all(r["impressions"] >= 1000 and r["impressions_per_s"] > 0 and r["peak_traced_mb"] > 0 for r in results)
 
 
 def test_data_benchmark_runs_and_reports(tmp_path, capsys):
-    bench = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_data.py"
-    main = runpy.run_path(str(bench))["main"]
-    out_file = tmp_path / "data.json"
-    assert main(["--days", "0.25", "--json", str(out_file)]) == 0
-    text = capsys.readouterr().out
+    text, results = run("bench_data.py", ["--days", "0.25"], tmp_path, capsys)
     assert "Parquet" in text and "DuckDB" in text and "stream processor" in text
-    import json
-    results = json.loads(out_file.read_text())
     assert {r["format"] for r in results["formats"]} == {"JSON lines", "CSV", "Parquet"}
     assert results["stream_vs_batch"]["events"] > 0
