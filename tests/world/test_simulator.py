@@ -336,3 +336,23 @@ def test_business_metrics_count_each_event_once(two_week_log):
                   sessions=log.sessions, impressions=pd.concat([log.impressions] * 2), clicks=pd.concat([log.clicks] * 2),
                   purchases=pd.concat([log.purchases] * 2), returns=log.returns)
     pd.testing.assert_series_equal(doubled.business_metrics(), m)
+
+
+def test_recorded_candidates_hold_every_slate():
+    world = small_world(seed=13, scenarios=[])
+    log = world.run(days=2, record_candidates=True)
+    k, c = world.config.slate_size, world.config.n_candidates
+    assert len(log.candidates) == c * len(log.sessions)
+    assert set(log.candidates["retrieved"]) == set(range(c))
+    shown = log.impressions[["session_id", "item_id"]].merge(log.candidates, on=["session_id", "item_id"])
+    assert len(shown) == len(log.impressions)  # every shown item was among its session's candidates
+    plain = small_world(seed=13).run(days=2)
+    assert plain.candidates.empty
+    pd.testing.assert_frame_equal(plain.impressions, log.impressions)  # recording changes nothing else
+
+
+def test_recorded_candidates_follow_thinned_sessions():
+    from dmls.world import SeasonalDemand
+    world = small_world(seed=13, scenarios=[SeasonalDemand(onset=0, factor=3.0)])
+    log = world.run(days=2, record_candidates=True)
+    assert set(log.candidates["session_id"]) == set(log.sessions["session_id"])

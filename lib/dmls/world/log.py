@@ -6,7 +6,7 @@ through files, databases, services and a real-time log.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Iterable, Iterator, Sequence
 
 import numpy as np
@@ -39,6 +39,10 @@ class Log:
 
     Entity tables: ``users``, ``items``, ``sellers``.
 
+    ``candidates`` (only when the run was asked to record them) lists, per session, the items
+    retrieved for the policy to rank (``session_id, item_id, retrieved``): what off-policy
+    evaluation needs to ask how another policy would have ranked the same session (chapter 4).
+
     Introduced in chapter 1 ("The marketplace"); chapter 3 stores and streams it.
     """
 
@@ -52,6 +56,9 @@ class Log:
     users: pd.DataFrame
     items: pd.DataFrame
     sellers: pd.DataFrame
+    candidates: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
+        {"session_id": pd.Series(dtype="int64"), "item_id": pd.Series(dtype="int64"),
+         "retrieved": pd.Series(dtype="int64")}))
 
     def __repr__(self) -> str:
         counts = ", ".join(f"{name}={len(getattr(self, name)):,}" for name in EVENT_TABLES)
@@ -70,7 +77,7 @@ class Log:
         for a, b in zip(logs, logs[1:]):
             if a.end != b.start:
                 raise ValueError(f"Log.concat needs consecutive logs; {a.end} is followed by {b.start}")
-        events = {name: pd.concat([getattr(log, name) for log in logs], ignore_index=True) for name in EVENT_TABLES}
+        events = {name: pd.concat([getattr(log, name) for log in logs], ignore_index=True) for name in (*EVENT_TABLES, "candidates")}
         last = logs[-1]
         return cls(start=logs[0].start, end=last.end, users=last.users, items=last.items, sellers=last.sellers, **events)
 

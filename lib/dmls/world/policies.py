@@ -110,12 +110,29 @@ class ScoringPolicy(Policy):
         """Scores of shape ``context.candidates.shape``; higher ranks first."""
         raise NotImplementedError
 
-    def rank(self, context: SlateContext, rng: np.random.Generator) -> Slates:
+    def first_pick_probabilities(self, context: SlateContext) -> np.ndarray:
+        """Probability of each candidate being put first: the policy's distribution over the top
+        slot (one-hot at the best score when ``temperature == 0``). Chapter 4 uses it to evaluate
+        the policy on logs collected under another one."""
+        scores = self._checked_scores(context)
+        if self.temperature == 0:
+            out = np.zeros(scores.shape)
+            out[np.arange(len(scores)), np.argmax(scores, axis=1)] = 1.0  # first maximum, as rank() does
+            return out
+        logits = scores / self.temperature
+        weights = np.exp(logits - logits.max(axis=1, keepdims=True))
+        return weights / weights.sum(axis=1, keepdims=True)
+
+    def _checked_scores(self, context: SlateContext) -> np.ndarray:
         scores = np.asarray(self.score(context), dtype=np.float64)
         if scores.shape != context.candidates.shape:
             raise ValueError(f"{type(self).__name__}.score returned shape {scores.shape}, expected {context.candidates.shape}")
         if not np.isfinite(scores).all():
             raise ValueError(f"{type(self).__name__}.score returned non-finite scores")
+        return scores
+
+    def rank(self, context: SlateContext, rng: np.random.Generator) -> Slates:
+        scores = self._checked_scores(context)
         cols, propensity = plackett_luce(scores, context.slate_size, self.temperature, rng)
         return Slates(np.take_along_axis(context.candidates, cols, axis=1), propensity)
 

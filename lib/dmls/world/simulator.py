@@ -161,13 +161,15 @@ class World:
         return (f"World(seed={self.seed}, now={self.now:%Y-%m-%d %H:%M}, users={len(self._users):,}, "
                 f"items={len(self._items):,}, scenarios={[type(s).__name__ for s in self.scenarios]})")
 
-    def run(self, days: float = 1, policy: Policy | None = None, *, step_days: float = 1) -> Log:
+    def run(self, days: float = 1, policy: Policy | None = None, *, step_days: float = 1,
+            record_candidates: bool = False) -> Log:
         """Simulate ``days`` from :attr:`now`, in steps of ``step_days``, and return the log.
 
         The policy ranks every slate of a step, then observes that step's events before the
         next one (``None`` uses the world's own :class:`PopularityPolicy`). Events are released
         when they happen: a purchase made after the last step stays pending and appears in the
-        log of the run that reaches its time.
+        log of the run that reaches its time. With ``record_candidates``, the log also keeps
+        every session's retrieved candidates (``Log.candidates``).
         """
         days = self._hours_multiple("days", days)
         step = self._hours_multiple("step_days", step_days)
@@ -182,7 +184,7 @@ class World:
             t1 = min(self._now_ms + step, end)
             saved = self._save()
             try:
-                log = self._step(self._now_ms, t1, policy)
+                log = self._step(self._now_ms, t1, policy, record_candidates)
             except BaseException:
                 self._restore(saved)  # a failed step leaves the world as it was before it
                 raise
@@ -426,7 +428,7 @@ class World:
         if not (np.isfinite(p).all() and (p > 0).all() and (p <= 1 + 1e-12).all()):
             raise ValueError(f"{name}.rank returned propensities outside (0, 1]")
 
-    def _step(self, t0: int, t1: int, policy: Policy) -> Log:
+    def _step(self, t0: int, t1: int, policy: Policy, record_candidates: bool = False) -> Log:
         cfg, resp, truth = self.config, self.response, self.truth
         self._grow(t0, t1)
         user, time_ms, device = self._sessions(t0, t1)
@@ -546,5 +548,13 @@ class World:
                 self._pending[name] = table[~due].reset_index(drop=True)
                 table = table[due].sort_values(TIME_COLUMNS[name], kind="stable").reset_index(drop=True)
             released[name] = table
+        extra = {}
+        if record_candidates:
+            c = candidates.shape[1]
+            extra["candidates"] = pd.DataFrame({
+                "session_id": np.repeat(session_id, c),
+                "item_id": candidates[keep].ravel().astype(np.int64),
+                "retrieved": np.tile(np.arange(c, dtype=np.int64), n),
+            })
         return Log(start=_ms_to_ts(t0), end=_ms_to_ts(t1), users=self._users, items=self._items,
-                   sellers=self._sellers, **released)
+                   sellers=self._sellers, **released, **extra)

@@ -1,0 +1,90 @@
+"""Importance sampling: estimate how a new ranking policy would do, from logs of the old one.
+
+Introduced in chapter 4 ("Importance Sampling"). Logs are a sample drawn by the logging policy;
+to learn about another policy, weight each logged outcome by how much more (or less) likely the
+new policy was to make the logged choice: ``target probability / logging probability``. We do it
+for the top slot of each slate, where the logging policy's propensity is the probability of the
+logged item being chosen first.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from dmls.world import Log, ScoringPolicy, SlateContext, World
+
+
+def top_slot(log: Log) -> pd.DataFrame:
+    """One row per session: the item shown first, its propensity under the logging policy,
+    the true click probability, and whether it was clicked.
+
+    Introduced in chapter 4 ("Importance Sampling").
+    """
+    imp = log.impressions.drop_duplicates("impression_id")
+    top = imp[imp["position"] == 1]
+    clicked = top["impression_id"].isin(log.clicks["impression_id"])
+    cols = ["session_id", "user_id", "item_id", "device", "shown_at", "propensity", "p_click"]
+    return top[cols].assign(clicked=clicked.to_numpy()).sort_values("session_id", ignore_index=True)
+
+
+def choice_probabilities(policy: ScoringPolicy, world: World, log: Log) -> pd.DataFrame:
+    """For every logged session, the probability that ``policy`` would have put the logged top
+    item first, given the same candidates. Needs a log run with ``record_candidates=True``.
+
+    Introduced in chapter 4 ("Importance Sampling").
+    """
+    if not isinstance(policy, ScoringPolicy):
+        raise TypeError(f"policy must be a ScoringPolicy (one that can say how likely each choice is), "
+                        f"got {type(policy).__name__}")
+    if log.candidates.empty:
+        raise ValueError("the log has no candidates: run the world with record_candidates=True")
+    top = top_slot(log)
+    candidates = log.candidates.sort_values(["session_id", "retrieved"])
+    per_session = candidates.groupby("session_id")["item_id"].apply(np.array)
+    per_session = per_session.reindex(top["session_id"])
+    if per_session.isna().any():
+        raise ValueError("some sessions in the log have no recorded candidates")
+    matrix = np.stack(per_session.to_numpy())
+    sessions = log.sessions.drop_duplicates("session_id").set_index("session_id").loc[top["session_id"]].reset_index()
+    context = SlateContext(world=world, now=log.start, sessions=sessions[["session_id", "user_id", "device", "started_at"]],
+                           candidates=matrix, slate_size=world.config.slate_size)
+    probabilities = policy.first_pick_probabilities(context)
+    logged = (matrix == top["item_id"].to_numpy()[:, None])
+    if not logged.any(axis=1).all():
+        raise ValueError("a logged top item is missing from its session's candidates")
+    return top.assign(target=(probabilities * logged).sum(axis=1))
+
+
+def _checked(rewards, target, logging):
+    rewards, target, logging = (np.asarray(a, dtype=float) for a in (rewards, target, logging))
+    if not rewards.shape == target.shape == logging.shape or rewards.ndim != 1 or len(rewards) == 0:
+        raise ValueError("rewards, target and logging probabilities must be 1-d arrays of the same, non-zero length")
+    if not ((logging > 0) & (logging <= 1)).all():
+        raise ValueError("logging probabilities must be in (0, 1]: a choice the logging policy could not make "
+                         "cannot be reweighted")
+    if not ((target >= 0) & (target <= 1)).all():
+        raise ValueError("target probabilities must be in [0, 1]")
+    return rewards, target / logging
+
+
+def ips(rewards, target, logging) -> float:
+    """Inverse propensity scoring: the mean of ``reward * target / logging``. Unbiased when the
+    logging policy gave every choice the target policy makes a positive probability.
+
+    Introduced in chapter 4 ("Importance Sampling").
+    """
+    rewards, weights = _checked(rewards, target, logging)
+    return float(np.mean(rewards * weights))
+
+
+def snips(rewards, target, logging) -> float:
+    """Self-normalised IPS: divides by the sum of the weights instead of the count. A little
+    biased, usually far less variable.
+
+    Introduced in chapter 4 ("Importance Sampling").
+    """
+    rewards, weights = _checked(rewards, target, logging)
+    total = weights.sum()
+    if total == 0:
+        raise ValueError("the target policy never makes any logged choice: nothing to reweight")
+    return float((rewards * weights).sum() / total)
