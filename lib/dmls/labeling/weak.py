@@ -1,0 +1,177 @@
+"""Weak supervision: many noisy labeling functions, combined by a model of how noisy each one is.
+
+Introduced in chapter 4 ("Handling the Lack of Labels"). A labeling function (LF) encodes a
+heuristic — a keyword, a pattern, a rule of thumb — and votes for a class or abstains. Majority
+vote treats every LF as equally good; a label model estimates, without any ground truth, how
+each LF behaves for each true class, and weighs the votes accordingly.
+
+The label model here is Dawid and Skene's (1979): each LF has a confusion table P(vote | true
+class), abstaining counted as a vote of its own, LFs are independent given the true class, and
+expectation–maximisation fits the tables and the class prior from the votes alone.
+"""
+from __future__ import annotations
+
+from typing import Callable, Mapping
+
+import numpy as np
+import pandas as pd
+
+ABSTAIN = -1
+
+
+def apply_labeling_functions(lfs: Mapping[str, Callable[[pd.DataFrame], np.ndarray]], frame: pd.DataFrame,
+                             n_classes: int) -> pd.DataFrame:
+    """Run every LF over ``frame``: one column of votes per LF, ``ABSTAIN`` (-1) for no vote.
+
+    Introduced in chapter 4 ("Handling the Lack of Labels").
+    """
+    if not lfs:
+        raise ValueError("no labeling functions given")
+    out = {}
+    for name, lf in lfs.items():
+        votes = np.asarray(lf(frame))
+        if votes.shape != (len(frame),):
+            raise ValueError(f"labeling function {name!r} returned shape {votes.shape}, expected ({len(frame)},)")
+        bad = ~np.isin(votes, np.arange(-1, n_classes))
+        if bad.any():
+            raise ValueError(f"labeling function {name!r} returned {sorted(set(votes[bad].tolist()))[:5]}; "
+                             f"votes must be {ABSTAIN} (abstain) or a class from 0 to {n_classes - 1}")
+        out[name] = votes.astype(np.int64)
+    return pd.DataFrame(out, index=frame.index)
+
+
+def _matrix(L, n_classes: int | None = None) -> np.ndarray:
+    L = np.asarray(L)
+    if L.ndim != 2 or L.shape[1] == 0:
+        raise ValueError(f"the label matrix must be 2-d with one column per labeling function, got shape {L.shape}")
+    if not np.issubdtype(L.dtype, np.integer):
+        raise ValueError("the label matrix must hold integers (classes, and -1 for abstain)")
+    if n_classes is not None and ((L < ABSTAIN) | (L >= n_classes)).any():
+        raise ValueError(f"votes must be -1 or a class from 0 to {n_classes - 1}")
+    return L.astype(np.int64)
+
+
+def lf_summary(L: pd.DataFrame, y_true=None) -> pd.DataFrame:
+    """Per LF: coverage (share of items it votes on), overlaps (share where another LF also
+    votes), conflicts (share where another LF votes differently), and — given ground truth for
+    evaluation — its empirical accuracy where it votes.
+
+    Introduced in chapter 4 ("Handling the Lack of Labels").
+    """
+    names = list(L.columns) if isinstance(L, pd.DataFrame) else [f"lf{j}" for j in range(np.shape(L)[1])]
+    M = _matrix(L)
+    votes = M != ABSTAIN
+    rows = {}
+    for j, name in enumerate(names):
+        others = np.delete(M, j, axis=1)
+        other_votes = others != ABSTAIN
+        overlap = votes[:, j] & other_votes.any(axis=1)
+        conflict = votes[:, j] & (other_votes & (others != M[:, [j]])).any(axis=1)
+        row = {"coverage": votes[:, j].mean(), "overlaps": overlap.mean(), "conflicts": conflict.mean(),
+               "votes for": ", ".join(map(str, sorted(set(M[votes[:, j], j].tolist()))))}
+        if y_true is not None:
+            y = np.asarray(y_true)
+            row["accuracy"] = float((M[votes[:, j], j] == y[votes[:, j]]).mean()) if votes[:, j].any() else np.nan
+        rows[name] = row
+    return pd.DataFrame(rows).T
+
+
+def majority_vote(L, n_classes: int, seed: int = 0) -> np.ndarray:
+    """The most common vote per item (ties broken at random; ``ABSTAIN`` where nobody voted).
+
+    Introduced in chapter 4 ("Handling the Lack of Labels").
+    """
+    M = _matrix(L, n_classes)
+    counts = np.stack([(M == k).sum(axis=1) for k in range(n_classes)], axis=1).astype(float)
+    counts += np.random.default_rng(seed).random(counts.shape) * 1e-3  # random tie-breaking
+    out = counts.argmax(axis=1)
+    out[(M == ABSTAIN).all(axis=1)] = ABSTAIN
+    return out
+
+
+class LabelModel:
+    """Dawid–Skene label model fitted by expectation–maximisation.
+
+    Parameters
+    ----------
+    n_classes : int
+    max_iter : int
+        EM iterations at most.
+    tol : float
+        Stop when no posterior probability moves by more than this.
+    smoothing : float
+        Pseudo-counts added to every confusion-table cell (keeps estimates off 0 and 1).
+
+    Attributes (after ``fit``): ``class_prior_`` (K,), ``confusion_`` (LFs x K x K+1, the last
+    column for abstaining), ``n_iter_``.
+
+    Introduced in chapter 4 ("Handling the Lack of Labels").
+    """
+
+    def __init__(self, n_classes: int, max_iter: int = 3000, tol: float = 1e-6, smoothing: float = 0.5):
+        if isinstance(n_classes, bool) or not isinstance(n_classes, (int, np.integer)) or n_classes < 2:
+            raise ValueError(f"n_classes must be an integer >= 2, got {n_classes!r}")
+        self.n_classes = int(n_classes)
+        self.max_iter = max_iter
+        self.tol = tol
+        self.smoothing = smoothing
+
+    def _symbols(self, M: np.ndarray) -> np.ndarray:
+        # Each LF's output as a symbol 0..K, abstaining being symbol K.
+        return np.where(M == ABSTAIN, self.n_classes, M)
+
+    def _posterior(self, S: np.ndarray) -> np.ndarray:
+        log_theta = np.log(self.confusion_)  # (m, K, K+1)
+        log_post = np.tile(np.log(self.class_prior_), (len(S), 1))
+        for j in range(S.shape[1]):
+            log_post += log_theta[j][:, S[:, j]].T
+        log_post -= log_post.max(axis=1, keepdims=True)
+        post = np.exp(log_post)
+        return post / post.sum(axis=1, keepdims=True)
+
+    def fit(self, L) -> "LabelModel":
+        M = _matrix(L, self.n_classes)
+        K, m = self.n_classes, M.shape[1]
+        S = self._symbols(M)
+        # Start from a softened majority vote, so that class k of the model means class k of the LFs.
+        counts = np.stack([(M == k).sum(axis=1) for k in range(K)], axis=1) + 0.1
+        q = counts / counts.sum(axis=1, keepdims=True)
+        for iteration in range(1, self.max_iter + 1):
+            self.class_prior_ = (q.sum(axis=0) + 1.0) / (len(q) + K)
+            table = np.empty((m, K, K + 1))
+            for j in range(m):
+                for k in range(K):
+                    table[j, k] = np.bincount(S[:, j], weights=q[:, k], minlength=K + 1)
+            table += self.smoothing
+            self.confusion_ = table / table.sum(axis=2, keepdims=True)
+            new_q = self._posterior(S)
+            change = np.abs(new_q - q).max()
+            q = new_q
+            if change < self.tol:
+                break
+        self.n_iter_ = iteration
+        return self
+
+    def predict_proba(self, L) -> np.ndarray:
+        if not hasattr(self, "confusion_"):
+            raise RuntimeError("LabelModel must be fitted before predicting")
+        M = _matrix(L, self.n_classes)
+        if M.shape[1] != self.confusion_.shape[0]:
+            raise ValueError(f"the label matrix has {M.shape[1]} LFs; the model was fitted with {self.confusion_.shape[0]}")
+        return self._posterior(self._symbols(M))
+
+    def predict(self, L, abstain_without_votes: bool = True) -> np.ndarray:
+        """Most probable class per item; ``ABSTAIN`` where no LF voted (unless told otherwise)."""
+        M = _matrix(L, self.n_classes)
+        out = self.predict_proba(M).argmax(axis=1)
+        if abstain_without_votes:
+            out[(M == ABSTAIN).all(axis=1)] = ABSTAIN
+        return out
+
+    @property
+    def accuracies_(self) -> np.ndarray:
+        """Each LF's estimated probability of being right when it votes."""
+        K = self.n_classes
+        right = np.einsum("k,mkk->m", self.class_prior_, self.confusion_[:, :, :K])
+        votes = (self.class_prior_[None, :] * (1 - self.confusion_[:, :, K])).sum(axis=1)
+        return right / votes
