@@ -1,7 +1,9 @@
 """Models: training, baselines, ensembles, tracking, tuning, distributed training.
 
-Introduced in chapter 1 with the first click model; chapter 6 builds the rest.
+Introduced in chapter 1 with the first click model; chapter 4 adds a small neural network with
+losses for class imbalance; chapter 6 builds the rest.
 """
 from .click import train_click_model
+from .neural import LOSSES, TorchClassifier, class_balanced_weights, focal_loss
 
-__all__ = ["train_click_model"]
+__all__ = ["LOSSES", "TorchClassifier", "class_balanced_weights", "focal_loss", "train_click_model"]
