@@ -121,11 +121,10 @@ def test_uncertainty_sampling_beats_random_on_average():
     X = rng.normal(size=(3_000, 5))
     y = (X[:, 0] + 0.5 * X[:, 1] + rng.normal(scale=0.3, size=3_000) > 1.5).astype(int)  # rare positives
     X_test, y_test = X[2_000:], y[2_000:]
-    score = lambda t, p: accuracy_score(t, p)
     gains = []
     for seed in range(3):
         args = dict(make_model=lambda: LogisticRegression(), X_pool=X[:2_000], y_pool=y[:2_000], X_test=X_test,
-                    y_test=y_test, score=score, initial=20, batch=10, rounds=8, seed=seed)
+                    y_test=y_test, scoring="accuracy", initial=20, batch=10, rounds=8, seed=seed)
         active = active_learning_curve(strategy="uncertainty", **args)
         passive = active_learning_curve(strategy="random", **args)
         assert list(active.index) == list(range(20, 101, 10))
@@ -133,4 +132,15 @@ def test_uncertainty_sampling_beats_random_on_average():
     assert np.mean(gains) > 0
     with pytest.raises(ValueError, match="cannot be bought"):
         active_learning_curve(make_model=LogisticRegression, X_pool=X[:50], y_pool=y[:50], X_test=X_test,
-                              y_test=y_test, score=score, initial=20, batch=10, rounds=8)
+                              y_test=y_test, scoring="accuracy", initial=20, batch=10, rounds=8)
+
+
+def test_active_learning_seed_set_holds_two_classes():
+    y = np.r_[np.ones(3), np.zeros(997)].astype(int)
+    X = np.c_[y + np.random.default_rng(1).normal(scale=0.1, size=1_000), np.zeros(1_000)]
+    curve = active_learning_curve(make_model=LogisticRegression, X_pool=X, y_pool=y, X_test=X, y_test=y,
+                                  scoring="accuracy", initial=5, batch=5, rounds=2, seed=0)
+    assert curve.index[0] >= 5 and len(curve) == 3
+    with pytest.raises(ValueError, match="single class"):
+        active_learning_curve(make_model=LogisticRegression, X_pool=X, y_pool=np.zeros(1_000, dtype=int),
+                              X_test=X, y_test=y, scoring="accuracy", initial=5, batch=5, rounds=2)

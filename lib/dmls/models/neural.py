@@ -65,6 +65,10 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
         ``gamma``.
     epochs, batch_size, lr, weight_decay, seed
         Training settings; the same seed gives the same model.
+    adversarial_epsilon : float
+        If positive, every batch is trained together with its fast-gradient-sign perturbation of
+        this size, computed against the current network (adversarial training, chapter 4,
+        "Perturbation").
 
     Inputs must be numeric (scale them first). After ``fit``: ``classes_``, ``module_`` (the
     torch network), ``loss_curve_`` (mean loss per epoch).
@@ -73,7 +77,8 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
     """
 
     def __init__(self, hidden=(32,), loss: str = "ce", gamma: float = 2.0, beta: float = 0.999, epochs: int = 5,
-                 batch_size: int = 1024, lr: float = 1e-2, weight_decay: float = 0.0, seed: int = 0):
+                 batch_size: int = 1024, lr: float = 1e-2, weight_decay: float = 0.0,
+                 adversarial_epsilon: float = 0.0, seed: int = 0):
         self.hidden = hidden
         self.loss = loss
         self.gamma = gamma
@@ -82,6 +87,7 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
         self.batch_size = batch_size
         self.lr = lr
         self.weight_decay = weight_decay
+        self.adversarial_epsilon = adversarial_epsilon
         self.seed = seed
 
     def _network(self, n_in: int, n_out: int):
@@ -138,15 +144,25 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
             total = 0.0
             for start in range(0, len(Xt), self.batch_size):
                 batch = order[start:start + self.batch_size]
+                xb, yb, wb = Xt[batch], yt[batch], wt[batch]
+                if self.adversarial_epsilon > 0:
+                    xb = torch.cat([xb, self._perturb(xb, yb)])
+                    yb, wb = torch.cat([yb, yb]), torch.cat([wb, wb])
                 optimiser.zero_grad()
-                loss = focal_loss(self.module_(Xt[batch]), yt[batch], gamma=gamma, weight=weight,
-                                  sample_weight=wt[batch])
+                loss = focal_loss(self.module_(xb), yb, gamma=gamma, weight=weight, sample_weight=wb)
                 loss.backward()
                 optimiser.step()
                 total += loss.item() * len(batch)
             self.loss_curve_.append(total / len(Xt))
         self.module_.eval()
         return self
+
+    def _perturb(self, xb, yb):
+        import torch
+
+        xb = xb.clone().requires_grad_(True)
+        grad, = torch.autograd.grad(torch.nn.functional.cross_entropy(self.module_(xb), yb), xb)
+        return (xb + self.adversarial_epsilon * grad.sign()).detach()
 
     def decision_function(self, X) -> np.ndarray:
         import torch
