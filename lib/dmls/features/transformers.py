@@ -1,0 +1,297 @@
+"""Feature transformers that scikit-learn does not provide, with its estimator API.
+
+Introduced in chapter 5 ("Common Feature Engineering Operations"). Imputation with missing
+indicators, robust and log scaling and quantile binning are scikit-learn's own
+(``SimpleImputer(add_indicator=True)``, ``RobustScaler``, ``FunctionTransformer(np.log1p)``,
+``KBinsDiscretizer``) and are used as they are; what is added here:
+
+- :class:`HashingEncoder` — categorical columns to a fixed number of hashed one-hot buckets, so
+  that a category never seen in training (a new brand) still gets a column instead of an error;
+- :class:`FeatureCross` — crosses of two or more categorical columns, hashed the same way;
+- :class:`SinusoidalEncoding` — a continuous position (or any periodic or ordered number) as
+  sines and cosines of several frequencies.
+
+All three accept DataFrames or arrays, keep their parameters as given until ``fit``, end fitted
+attributes in ``_``, work inside ``Pipeline`` and ``ColumnTransformer`` and pass scikit-learn's
+estimator checks (``tests/features/test_transformers.py``).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.feature_extraction import FeatureHasher
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+
+def _check_buckets(n_buckets) -> None:
+    if isinstance(n_buckets, bool) or not isinstance(n_buckets, (int, np.integer)) or n_buckets < 1:
+        raise ValueError(f"n_buckets must be a positive integer, got {n_buckets!r}")
+
+
+def _remember_columns(estimator, X) -> None:
+    """Set ``n_features_in_`` (and ``feature_names_in_`` for a DataFrame) without converting
+    the values, which may be strings, numbers or missing."""
+    if isinstance(X, pd.DataFrame):
+        if X.shape[0] == 0:
+            raise ValueError("Found array with 0 sample(s) while a minimum of 1 is required.")
+        estimator.feature_names_in_ = np.asarray(X.columns, dtype=object)
+        estimator.n_features_in_ = X.shape[1]
+    else:
+        validate_data(estimator, X, dtype=None, ensure_all_finite=False, reset=True)
+    names = getattr(estimator, "feature_names_in_", None)
+    estimator._names = [str(c) for c in names] if names is not None else \
+        [f"x{i}" for i in range(estimator.n_features_in_)]
+
+
+def _object_values(estimator, X) -> np.ndarray:
+    """``X`` as a 2-d object array, checked against the columns seen in ``fit``."""
+    if isinstance(X, pd.DataFrame):
+        if X.shape[1] != estimator.n_features_in_:
+            raise ValueError(f"X has {X.shape[1]} columns; {type(estimator).__name__} was fitted with "
+                             f"{estimator.n_features_in_}")
+        names = getattr(estimator, "feature_names_in_", None)
+        if names is not None and list(X.columns) != list(names):
+            raise ValueError(f"X has columns {list(X.columns)}; {type(estimator).__name__} was fitted with "
+                             f"{list(names)}")
+        return X.astype(object).to_numpy()
+    X = validate_data(estimator, X, dtype=None, ensure_all_finite=False, reset=False)
+    return np.asarray(X, dtype=object)
+
+
+def _category_text(value) -> str:
+    if value is None or value is pd.NA or value is pd.NaT or (isinstance(value, (float, np.floating))
+                                                              and np.isnan(value)):
+        return "<missing>"
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return str(int(value))  # 3.0 and 3 are the same category
+    return str(value)
+
+
+_SAFE_KINDS = {"string", "integer", "floating", "integer-na", "mixed-integer-float", "empty", "categorical"}
+
+
+def _category_texts(values: np.ndarray) -> np.ndarray:
+    """:func:`_category_text` of every value. Computed once per distinct value, unless booleans
+    are mixed in: pandas counts ``True`` and ``1`` as one value, and they must stay apart."""
+    values = np.asarray(values, dtype=object)
+    if pd.api.types.infer_dtype(values, skipna=True) in _SAFE_KINDS:
+        codes, uniques = pd.factorize(values, use_na_sentinel=False)
+        return np.asarray([_category_text(u) for u in uniques], dtype=object)[codes]
+    return np.asarray([_category_text(v) for v in values], dtype=object)
+
+
+def _escaped(texts: np.ndarray) -> np.ndarray:
+    """Texts with the cross separator escaped, so that ("x|y", "z") and ("x", "y|z") differ."""
+    return np.asarray([t.replace("\\", "\\\\").replace("|", "\\|") for t in texts], dtype=object)
+
+
+def _hashed_onehot(columns, n_buckets: int, alternate_sign: bool) -> sparse.csr_matrix:
+    """Sum of one-hot vectors, one per ``(name, texts)`` column, of the bucket ``"name=text"``
+    hashes to (scikit-learn's ``FeatureHasher``, applied once per distinct token)."""
+    hasher = FeatureHasher(n_features=n_buckets, input_type="string", alternate_sign=alternate_sign)
+    n = len(columns[0][1])
+    if n == 0:
+        return sparse.csr_matrix((0, n_buckets), dtype=np.float64)
+    rows, cols, vals = [], [], []
+    for name, texts in columns:
+        codes, uniques = pd.factorize(pd.Series(texts, dtype=object))
+        hashed = hasher.transform([[f"{name}={u}"] for u in uniques]).tocsr()
+        rows.append(np.arange(n))
+        cols.append(hashed.indices[codes])
+        vals.append(hashed.data[codes])
+    data = (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols)))
+    return sparse.csr_matrix(data, shape=(n, n_buckets), dtype=np.float64)
+
+
+def _token_buckets(columns, n_buckets: int, alternate_sign: bool) -> pd.DataFrame:
+    hasher = FeatureHasher(n_features=n_buckets, input_type="string", alternate_sign=alternate_sign)
+    tokens = [f"{name}={u}" for name, texts in columns for u in pd.unique(pd.Series(texts, dtype=object))]
+    if not tokens:
+        return pd.DataFrame({"token": [], "bucket": []})
+    return pd.DataFrame({"token": tokens, "bucket": hasher.transform([[t] for t in tokens]).tocsr().indices})
+
+
+class HashingEncoder(TransformerMixin, BaseEstimator):
+    """One-hot encoding into ``n_buckets`` columns chosen by hashing ``"column=value"``.
+
+    Every value, seen in training or not, lands in some bucket: a new category costs a collision
+    at worst, never an error. Different categories may share a bucket (a collision); with enough
+    buckets collisions are rare, and chapter 5 measures what they cost.
+
+    Parameters
+    ----------
+    n_buckets : int
+        Number of output columns.
+    alternate_sign : bool
+        Give each token a hashed sign (+1/-1), so that collisions tend to cancel rather than add.
+
+    Introduced in chapter 5 ("Encoding Categorical Features").
+    """
+
+    def __init__(self, n_buckets: int = 1024, alternate_sign: bool = False):
+        self.n_buckets = n_buckets
+        self.alternate_sign = alternate_sign
+
+    def fit(self, X, y=None):
+        _check_buckets(self.n_buckets)
+        _remember_columns(self, X)
+        return self
+
+    def transform(self, X):
+        check_is_fitted(self, "n_features_in_")
+        values = _object_values(self, X)
+        return _hashed_onehot([(name, _category_texts(values[:, j])) for j, name in enumerate(self._names)],
+                              self.n_buckets, self.alternate_sign)
+
+    def buckets(self, X) -> pd.DataFrame:
+        """The distinct tokens (``"column=value"``) in ``X`` and the bucket each hashes to; tokens
+        that share a bucket collide."""
+        check_is_fitted(self, "n_features_in_")
+        values = _object_values(self, X)
+        return _token_buckets([(name, _category_texts(values[:, j])) for j, name in enumerate(self._names)],
+                              self.n_buckets, self.alternate_sign)
+
+    def get_feature_names_out(self, input_features=None):
+        check_is_fitted(self, "n_features_in_")
+        return np.asarray([f"hash{i}" for i in range(self.n_buckets)], dtype=object)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.categorical = True
+        tags.input_tags.string = True
+        tags.input_tags.allow_nan = True
+        return tags
+
+
+class FeatureCross(TransformerMixin, BaseEstimator):
+    """Crossed categorical features, one-hot encoded by hashing.
+
+    For each group of input columns the cross is the combination of their values
+    (``device&category = "mobile|books"``); every cross value is hashed, like
+    :class:`HashingEncoder` does, into one of ``n_buckets`` output columns. A cross has up to the
+    product of its inputs' cardinalities as values: it is how a linear model learns an
+    interaction, and how the number of features explodes, which is why its values are hashed.
+    :meth:`crossed` returns the cross values themselves.
+
+    Parameters
+    ----------
+    groups : list of tuples of column positions or names, optional
+        The columns to cross; by default all input columns together.
+    n_buckets : int
+        Number of output columns, shared by all groups.
+    alternate_sign : bool
+        As in :class:`HashingEncoder`.
+
+    Introduced in chapter 5 ("Feature Crossing").
+    """
+
+    def __init__(self, groups=None, n_buckets: int = 1024, alternate_sign: bool = False):
+        self.groups = groups
+        self.n_buckets = n_buckets
+        self.alternate_sign = alternate_sign
+
+    def fit(self, X, y=None):
+        _check_buckets(self.n_buckets)
+        _remember_columns(self, X)
+        names = self._names
+        if self.groups is None:
+            if self.n_features_in_ < 2:
+                raise ValueError(f"FeatureCross needs at least two columns to cross; got n_features = {self.n_features_in_}")
+            groups = [tuple(range(self.n_features_in_))]
+        else:
+            groups = list(self.groups)
+        if not groups:
+            raise ValueError("groups must name at least one group of columns")
+        resolved = []
+        for group in groups:
+            idx = []
+            for col in group:
+                if isinstance(col, (int, np.integer)) and not isinstance(col, bool):
+                    if not 0 <= col < self.n_features_in_:
+                        raise ValueError(f"column position {col} is out of range for {self.n_features_in_} columns")
+                    idx.append(int(col))
+                elif col in names:
+                    idx.append(names.index(col))
+                else:
+                    raise ValueError(f"unknown column {col!r} in groups; columns: {names}")
+            if len(idx) < 2:
+                raise ValueError(f"a cross needs at least two columns, got {group!r}")
+            resolved.append(tuple(idx))
+        self.groups_ = resolved
+        return self
+
+    def crossed(self, X) -> pd.DataFrame:
+        """The cross values, one string column per group (named ``a&b``)."""
+        check_is_fitted(self, "groups_")
+        values = _object_values(self, X)
+        texts = [_escaped(_category_texts(values[:, j])) for j in range(values.shape[1])]
+        out = {}
+        for name, group in zip(self._group_names(), self.groups_):
+            crossed = texts[group[0]]
+            for j in group[1:]:
+                crossed = crossed + "|" + texts[j]
+            out[name] = crossed
+        return pd.DataFrame(out, dtype=object)
+
+    def transform(self, X):
+        crossed = self.crossed(X)
+        return _hashed_onehot([(name, crossed[name].to_numpy()) for name in crossed.columns],
+                              self.n_buckets, self.alternate_sign)
+
+    def buckets(self, X) -> pd.DataFrame:
+        """The distinct cross tokens (``"a&b=x|y"``) in ``X`` and the bucket each hashes to."""
+        crossed = self.crossed(X)
+        return _token_buckets([(name, crossed[name].to_numpy()) for name in crossed.columns],
+                              self.n_buckets, self.alternate_sign)
+
+    def _group_names(self) -> list[str]:
+        return ["&".join(self._names[i] for i in group) for group in self.groups_]
+
+    def get_feature_names_out(self, input_features=None):
+        check_is_fitted(self, "groups_")
+        return np.asarray([f"cross{i}" for i in range(self.n_buckets)], dtype=object)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.categorical = True
+        tags.input_tags.string = True
+        tags.input_tags.allow_nan = True
+        return tags
+
+
+class SinusoidalEncoding(TransformerMixin, BaseEstimator):
+    """Each numeric column as ``sin`` and ``cos`` of ``2 pi x / period`` at ``n_frequencies``
+    frequencies (period, period/2, period/4, ...): nearby values get nearby codes, and a model
+    can read both coarse and fine differences in position.
+
+    Introduced in chapter 5 ("Discrete and Continuous Positional Embeddings").
+    """
+
+    def __init__(self, n_frequencies: int = 4, period: float = 20.0):
+        self.n_frequencies = n_frequencies
+        self.period = period
+
+    def fit(self, X, y=None):
+        if isinstance(self.n_frequencies, bool) or not isinstance(self.n_frequencies, (int, np.integer)) \
+                or self.n_frequencies < 1:
+            raise ValueError(f"n_frequencies must be a positive integer, got {self.n_frequencies!r}")
+        if not (isinstance(self.period, (int, float, np.number)) and not isinstance(self.period, bool)
+                and np.isfinite(self.period) and self.period > 0):
+            raise ValueError(f"period must be a positive number, got {self.period!r}")
+        validate_data(self, X, reset=True)
+        return self
+
+    def transform(self, X):
+        check_is_fitted(self, "n_features_in_")
+        X = validate_data(self, X, reset=False)
+        scales = 2 * np.pi * (2.0 ** np.arange(self.n_frequencies)) / self.period
+        angles = X[:, :, None] * scales[None, None, :]
+        return np.concatenate([np.sin(angles), np.cos(angles)], axis=2).reshape(len(X), -1)
+
+    def get_feature_names_out(self, input_features=None):
+        check_is_fitted(self, "n_features_in_")
+        names = getattr(self, "feature_names_in_", [f"x{i}" for i in range(self.n_features_in_)])
+        return np.asarray([f"{n}_{f}{k}" for n in names for f in ("sin", "cos") for k in range(self.n_frequencies)],
+                          dtype=object)
