@@ -38,7 +38,7 @@ def test_history_features_are_shrunk_counts(labeled):
 
 def test_history_features_follow_the_estimator_api(labeled):
     features = HistoryFeatures(user_prior=3.0)
-    assert features.get_params() == {"user_prior": 3.0, "item_prior": 20.0}
+    assert features.get_params() == {"user_prior": 3.0, "item_prior": 20.0, "time_column": "shown_at"}
     copy = clone(features)
     assert copy.get_params() == features.get_params() and not hasattr(copy, "prior_")
     with pytest.raises(RuntimeError, match="fitted"):

@@ -57,14 +57,20 @@ class HistoryFeatures(TransformerMixin, BaseEstimator):
     - ``taste_share`` — the share of the user's past clicks that went to the item's category.
 
     Fitting on the past and transforming what comes after keeps the features honest: nothing
-    from the rows being scored leaks into them (chapter 5, "Data Leakage").
+    from the rows being scored leaks into them (chapter 5, "Data Leakage"). ``fit_transform``
+    is therefore *not* ``fit(X).transform(X)`` (which would hand each row its own label): it
+    gives each row the features computed from the rows of ``X`` strictly earlier than it, by
+    ``time_column`` — the point-in-time values a model would have seen when that row was live —
+    and leaves the estimator fitted on all of ``X`` for later rows. scikit-learn's
+    ``TargetEncoder`` makes the same distinction, with cross-fitting instead of time.
 
-    Introduced in chapter 1 ("When to Use Machine Learning").
+    Introduced in chapter 1 ("When to Use Machine Learning"); ``fit_transform`` in chapter 5.
     """
 
-    def __init__(self, user_prior: float = 10.0, item_prior: float = 20.0):
+    def __init__(self, user_prior: float = 10.0, item_prior: float = 20.0, time_column: str = "shown_at"):
         self.user_prior = user_prior
         self.item_prior = item_prior
+        self.time_column = time_column
 
     def fit(self, X: pd.DataFrame, y=None) -> "HistoryFeatures":
         _require(X, ["user_id", "item_id", "category", "clicked"], "HistoryFeatures.fit")
@@ -90,10 +96,33 @@ class HistoryFeatures(TransformerMixin, BaseEstimator):
         item = self.items_.reindex(X["item_id"].to_numpy()).fillna(0).to_numpy()
         key = pd.MultiIndex.from_arrays([X["user_id"].to_numpy(), X["category"].astype(str).to_numpy()])
         in_category = self.user_category_.reindex(key).fillna(0).to_numpy()
+        return self._features(user[:, 0], user[:, 1], item[:, 0], item[:, 1], in_category)
+
+    def fit_transform(self, X: pd.DataFrame, y=None) -> pd.DataFrame:
+        """Fit on ``X`` and return, for each row, the features from the rows before it in time."""
+        self.fit(X)
+        _require(X, [self.time_column], "HistoryFeatures.fit_transform")
+        frame = pd.DataFrame({"user": X["user_id"].to_numpy(), "item": X["item_id"].to_numpy(),
+                              "category": X["category"].astype(str).to_numpy(),
+                              "time": X[self.time_column].to_numpy(),
+                              "clicked": X["clicked"].astype(bool).to_numpy().astype(np.int64)})
+        frame = frame.sort_values("time", kind="stable")  # the index keeps each row's position in X
+        before = {}
+        for name, key in (("user", ["user"]), ("item", ["item"]), ("user_category", ["user", "category"])):
+            grouped = frame.groupby(key, sort=False)["clicked"]
+            counts = pd.DataFrame({"seen": grouped.cumcount(), "clicks": grouped.cumsum() - frame["clicked"]})
+            # rows shown at the same moment (one slate) must not see each other's labels
+            counts = counts.groupby([frame[k] for k in key + ["time"]], sort=False).transform("first")
+            before[name] = counts.sort_index()
+        return self._features(before["user"]["seen"].to_numpy(), before["user"]["clicks"].to_numpy(),
+                              before["item"]["seen"].to_numpy(), before["item"]["clicks"].to_numpy(),
+                              before["user_category"]["clicks"].to_numpy())
+
+    def _features(self, user_seen, user_clicks, item_seen, item_clicks, user_category_clicks) -> pd.DataFrame:
         return pd.DataFrame({
-            "user_ctr": (user[:, 1] + self.user_prior * self.prior_) / (user[:, 0] + self.user_prior),
-            "item_ctr": (item[:, 1] + self.item_prior * self.prior_) / (item[:, 0] + self.item_prior),
-            "taste_share": (in_category + 0.1) / (user[:, 1] + 1.0),
+            "user_ctr": (user_clicks + self.user_prior * self.prior_) / (user_seen + self.user_prior),
+            "item_ctr": (item_clicks + self.item_prior * self.prior_) / (item_seen + self.item_prior),
+            "taste_share": (user_category_clicks + 0.1) / (user_clicks + 1.0),
         })
 
     def get_feature_names_out(self, input_features=None):
