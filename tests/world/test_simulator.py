@@ -341,7 +341,7 @@ def test_business_metrics_count_each_event_once(two_week_log):
 def test_recorded_candidates_hold_every_slate():
     world = small_world(seed=13, scenarios=[])
     log = world.run(days=2, record_candidates=True)
-    k, c = world.config.slate_size, world.config.n_candidates
+    c = world.config.n_candidates
     assert len(log.candidates) == c * len(log.sessions)
     assert set(log.candidates["retrieved"]) == set(range(c))
     shown = log.impressions[["session_id", "item_id"]].merge(log.candidates, on=["session_id", "item_id"])

@@ -136,7 +136,7 @@ class LabelModel:
         # Start from a softened majority vote, so that class k of the model means class k of the LFs.
         counts = np.stack([(M == k).sum(axis=1) for k in range(K)], axis=1) + 0.1
         q = counts / counts.sum(axis=1, keepdims=True)
-        for iteration in range(1, self.max_iter + 1):
+        for iteration in range(1, self.max_iter + 1):  # noqa: B007 (n_iter_ reads it after the loop)
             self.class_prior_ = (q.sum(axis=0) + 1.0) / (len(q) + K)
             table = np.empty((m, K, K + 1))
             for j in range(m):
