@@ -113,7 +113,19 @@ def _token_buckets(columns, n_buckets: int, alternate_sign: bool) -> pd.DataFram
     return pd.DataFrame({"token": tokens, "bucket": hasher.transform([[t] for t in tokens]).tocsr().indices})
 
 
-class HashingEncoder(TransformerMixin, BaseEstimator):
+class _CategoricalInputMixin:
+    """Tells scikit-learn's checks that the estimator takes strings, categories and missing
+    values as input."""
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.categorical = True
+        tags.input_tags.string = True
+        tags.input_tags.allow_nan = True
+        return tags
+
+
+class HashingEncoder(_CategoricalInputMixin, TransformerMixin, BaseEstimator):
     """One-hot encoding into ``n_buckets`` columns chosen by hashing ``"column=value"``.
 
     Every value, seen in training or not, lands in some bucket: a new category costs a collision
@@ -157,15 +169,8 @@ class HashingEncoder(TransformerMixin, BaseEstimator):
         check_is_fitted(self, "n_features_in_")
         return np.asarray([f"hash{i}" for i in range(self.n_buckets)], dtype=object)
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.categorical = True
-        tags.input_tags.string = True
-        tags.input_tags.allow_nan = True
-        return tags
 
-
-class FeatureCross(TransformerMixin, BaseEstimator):
+class FeatureCross(_CategoricalInputMixin, TransformerMixin, BaseEstimator):
     """Crossed categorical features, one-hot encoded by hashing.
 
     For each group of input columns the cross is the combination of their values
@@ -252,13 +257,6 @@ class FeatureCross(TransformerMixin, BaseEstimator):
     def get_feature_names_out(self, input_features=None):
         check_is_fitted(self, "groups_")
         return np.asarray([f"cross{i}" for i in range(self.n_buckets)], dtype=object)
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.categorical = True
-        tags.input_tags.string = True
-        tags.input_tags.allow_nan = True
-        return tags
 
 
 class SinusoidalEncoding(TransformerMixin, BaseEstimator):
