@@ -1,0 +1,13 @@
+"""Offline evaluation: baselines, calibration, slices, behavioural tests, confidence.
+
+Introduced in chapter 6 ("Model Offline Evaluation").
+"""
+from .baselines import PopularityBaseline, baseline_scores
+from .behavioural import BehaviouralResult, directional_test, invariance_test, perturbation_test
+from .calibration import expected_calibration_error, reliability_table
+from .confidence import confidence_for_coverage, selective_prediction
+from .slices import compare_on_slices, slice_report
+
+__all__ = ["BehaviouralResult", "PopularityBaseline", "baseline_scores", "compare_on_slices",
+           "confidence_for_coverage", "directional_test", "expected_calibration_error", "invariance_test",
+           "perturbation_test", "reliability_table", "selective_prediction", "slice_report"]

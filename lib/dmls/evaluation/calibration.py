@@ -1,0 +1,86 @@
+"""Calibration: does a predicted 0.1 mean that one in ten such cases is positive?
+
+Introduced in chapter 6 ("Evaluation Methods": model calibration). The bins are those of
+scikit-learn's :func:`~sklearn.calibration.calibration_curve`, so :func:`reliability_table`
+is its curve with the counts and gaps that the curve leaves out.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ._checks import labels_and_probabilities
+
+STRATEGIES = ("uniform", "quantile")
+
+
+def _bin_ids(p: np.ndarray, n_bins: int, strategy: str) -> np.ndarray:
+    if isinstance(n_bins, bool) or not isinstance(n_bins, (int, np.integer)) or n_bins < 1:
+        raise ValueError(f"n_bins must be an integer >= 1, got {n_bins!r}")
+    if strategy not in STRATEGIES:
+        raise ValueError(f"strategy must be one of {STRATEGIES}, got {strategy!r}")
+    if strategy == "quantile":
+        edges = np.percentile(p, np.linspace(0, 1, n_bins + 1) * 100)
+    else:
+        edges = np.linspace(0.0, 1.0, n_bins + 1)
+    return np.searchsorted(edges[1:-1], p)
+
+
+def reliability_table(y_true, y_prob, n_bins: int = 10, strategy: str = "quantile") -> pd.DataFrame:
+    """The reliability diagram as a table: per bin of predicted probability, how many rows,
+    the mean prediction and the observed positive rate.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n,)
+        Binary labels, 0/1 or booleans.
+    y_prob : array-like of shape (n,)
+        Predicted probabilities of the positive class.
+    n_bins : int
+        Number of bins.
+    strategy : {"quantile", "uniform"}
+        ``"quantile"``: bins with (about) equal numbers of rows; ``"uniform"``: equal-width
+        bins on [0, 1]. As in :func:`sklearn.calibration.calibration_curve`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per non-empty bin, indexed by the bin's number (from 0); columns ``n``,
+        ``mean predicted``, ``observed rate`` and ``gap`` (observed rate - mean predicted,
+        positive where the model under-predicts).
+
+    Introduced in chapter 6 ("Evaluation Methods": model calibration).
+    """
+    y, p = labels_and_probabilities(y_true, y_prob)
+    bins = _bin_ids(p, n_bins, strategy)
+    n = np.bincount(bins, minlength=n_bins)
+    kept = np.flatnonzero(n)
+    predicted = np.bincount(bins, weights=p, minlength=n_bins)[kept] / n[kept]
+    observed = np.bincount(bins, weights=y, minlength=n_bins)[kept] / n[kept]
+    table = pd.DataFrame({"n": n[kept], "mean predicted": predicted, "observed rate": observed,
+                          "gap": observed - predicted}, index=pd.Index(kept, name="bin"))
+    return table
+
+
+def expected_calibration_error(y_true, y_prob, n_bins: int = 10, strategy: str = "uniform") -> float:
+    """Expected calibration error: the gap between observed rate and mean prediction per bin,
+    averaged over bins weighted by their share of rows, ``sum_b (n_b / n) |gap_b|``.
+
+    Zero for a model whose every bin is calibrated; it depends on the binning, and a finite
+    sample of a perfectly calibrated model still scores above zero (about
+    ``sqrt(rate * (1 - rate) / n_b)`` per bin).
+
+    Parameters
+    ----------
+    y_true, y_prob, n_bins, strategy
+        As in :func:`reliability_table` (but equal-width bins by default, as usually reported).
+
+    Returns
+    -------
+    float
+        In [0, 1].
+
+    Introduced in chapter 6 ("Evaluation Methods": model calibration).
+    """
+    table = reliability_table(y_true, y_prob, n_bins=n_bins, strategy=strategy)
+    return float((table["n"] * table["gap"].abs()).sum() / table["n"].sum())
