@@ -5,6 +5,7 @@ Running them is nbval's job (`make test-notebooks`); these tests read the files 
 from __future__ import annotations
 
 import json
+import textwrap
 import re
 from pathlib import Path
 
@@ -160,3 +161,22 @@ def test_numbers_in_prose_are_printed_by_code(path):
             if number not in printed_text:
                 missing.append(number)
     assert not missing, f"numbers quoted in the text but printed by no cell: {missing}"
+
+
+SHOWN_SOURCE = re.compile(r"from `(lib/dmls/[\w/]+\.py)`, lines (\d+)\u2013(\d+):\n\n```python\n(.*?)\n```", re.S)
+
+
+@pytest.mark.parametrize("path", PATHS, ids=[p.name for p in PATHS])
+def test_shown_source_is_the_current_library_code(path):
+    """Source shown with notebook.show_source() must still be what lib/ holds at those lines (re-execute if not)."""
+    shown = 0
+    for cell in load(path)["cells"]:
+        for out in cell.get("outputs", []):
+            text = "".join(out.get("data", {}).get("text/markdown", ""))
+            for file, first, last, code in SHOWN_SOURCE.findall(text):
+                lines = (ROOT / file).read_text(encoding="utf-8").splitlines(keepends=True)
+                current = textwrap.dedent("".join(lines[int(first) - 1:int(last)])).rstrip()
+                assert code == current, f"{path.name} shows an old version of {file}, lines {first}-{last}: re-execute it"
+                shown += 1
+    if "show_source(" in json.dumps(load(path)["cells"]):
+        assert shown, f"{path.name} calls show_source but no shown source was found in its outputs"
