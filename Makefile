@@ -10,6 +10,8 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 VENDORED := book/_vendor/ASSETS.json
 SITE := _build/html
+COMMITTED_BUILD := _build/committed
+COMMITTED_SITE := $(COMMITTED_BUILD)/_build/html
 PORT ?= 8000
 # Reproducible numbers: BLAS and OpenMP use the same thread count as on the 2-core CI machine.
 export OMP_NUM_THREADS ?= 2
@@ -18,7 +20,7 @@ export MKL_NUM_THREADS ?= 2
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
 .PHONY: help book test lab serve install vendor lock test-lib test-notebooks test-outline test-site \
-        execute bench clean
+        execute bench clean site-committed
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 18
@@ -49,6 +51,10 @@ book: $(INSTALLED) $(VENDORED)  ## execute every notebook and build the site int
 	@$(BIN)/python tools/cache_key.py _build
 	$(BIN)/jupyter-book build . -W -n --keep-going
 
+site-committed: $(INSTALLED) $(VENDORED)  ## build the site from the committed notebook outputs, without running them (make test, after nbval)
+	$(BIN)/jupyter-book build . -W -n --keep-going --path-output $(COMMITTED_BUILD) \
+	    --config "$$($(BIN)/python tools/committed_config.py $(COMMITTED_BUILD))"
+
 serve: ## serve the built site on http://localhost:$(PORT)
 	@test -f $(SITE)/index.html || { echo "no site yet: run make book"; exit 1; }
 	$(PYTHON) -m http.server $(PORT) --bind 127.0.0.1 --directory $(SITE)
@@ -61,7 +67,8 @@ execute: $(INSTALLED)  ## re-execute the notebooks in place, top to bottom in fr
 
 # ----------------------------------------------------------------------------- tests
 test: $(INSTALLED) $(VENDORED)  ## run every check: library, notebooks, outline, built site in a browser
-	$(MAKE) --no-print-directory test-lib test-notebooks book test-site
+	$(MAKE) --no-print-directory test-lib test-notebooks site-committed
+	DMLS_SITE=$(COMMITTED_SITE) $(BIN)/python -m pytest tests/site
 
 test-lib: $(INSTALLED)  ## unit, property and statistical tests of lib/, with coverage; outline, hygiene, pins
 	$(BIN)/python -m pytest tests --ignore=tests/site --cov=dmls --cov-report=term --cov-report=html:_build/coverage

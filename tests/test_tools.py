@@ -43,3 +43,19 @@ def test_vendored_assets_are_pinned_with_integrity_hashes():
     stamp = ROOT / "book" / "_vendor" / "ASSETS.json"
     if stamp.exists():
         assert json.loads(stamp.read_text()) == {a["name"]: a["version"] for a in tool["ASSETS"]}
+
+
+def test_committed_config_only_turns_execution_off(tmp_path):
+    import yaml
+
+    tool = load("committed_config.py")
+    path = tool["committed_config"](tmp_path / "build")
+    original = yaml.safe_load((ROOT / "_config.yml").read_text())
+    written = yaml.safe_load(path.read_text())
+    assert written["execute"]["execute_notebooks"] == "off"
+    for name, folder in written["sphinx"]["local_extensions"].items():
+        assert Path(folder).is_absolute() and Path(folder) == (ROOT / original["sphinx"]["local_extensions"][name])
+    for config in (original, written):
+        config["execute"].pop("execute_notebooks")
+        config["sphinx"].pop("local_extensions")
+    assert written == original
