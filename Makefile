@@ -83,6 +83,7 @@ test-site: $(INSTALLED)  ## open the built site in headless Chromium, offline
 bench: $(INSTALLED)  ## run the benchmarks, print their figures, fail below their targets
 	$(BIN)/python benchmarks/bench_world.py --check
 	$(BIN)/python benchmarks/bench_data.py --check
+	$(BIN)/python benchmarks/bench_distributed.py --check
 
 clean:  ## remove the built site and caches (keeps .venv)
 	rm -rf _build .pytest_cache .hypothesis

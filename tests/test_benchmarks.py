@@ -26,3 +26,11 @@ def test_data_benchmark_runs_and_reports(tmp_path, capsys):
     assert "Parquet" in text and "DuckDB" in text and "stream processor" in text
     assert {r["format"] for r in results["formats"]} == {"JSON lines", "CSV", "Parquet"}
     assert results["stream_vs_batch"]["events"] > 0
+
+
+def test_distributed_benchmark_runs_and_reports(tmp_path, capsys):
+    text, results = run("bench_distributed.py", ["--rows", "2000"], tmp_path, capsys)
+    assert "2 processes" in text and "speed-up" in text
+    assert [r["workload"] for r in results] == ["logistic regression, batch 256", "MLP (256, 256), batch 4096"]
+    assert all(r["samples_per_s_1"] > 0 and r["samples_per_s_2"] > 0 for r in results)
+    assert all(r["max_weight_difference"] < 1e-4 for r in results)
