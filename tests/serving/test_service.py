@@ -1,0 +1,273 @@
+"""Online prediction: the scorer (one request, a batch, a slate) and the FastAPI service around it."""
+import json
+import warnings
+
+import httpx
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.linear_model import LogisticRegression
+
+from dmls.data.service import serve
+from dmls.features import REQUEST_FIELDS, FeaturePipeline
+from dmls.serving.service import CANDIDATE_FIELDS, CONTEXT_FIELDS, ClickScorer, prediction_app
+from dmls.world import World
+
+with warnings.catch_warnings():  # starlette's TestClient warns on import that it will move from httpx to httpx2
+    warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
+    from fastapi.testclient import TestClient
+
+
+def as_requests(rows: pd.DataFrame) -> list[dict]:
+    """Rows as a service receives them: JSON, so times are ISO strings and missing values None."""
+    return json.loads(rows[list(REQUEST_FIELDS)].to_json(orient="records", date_format="iso"))
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    world = World(seed=11, n_users=300, n_items=100)
+    rows = world.run(days=2).labeled_impressions()
+    pipeline = FeaturePipeline()
+    X = pipeline.fit_transform(rows)
+    model = LogisticRegression(max_iter=1000).fit(X, rows["clicked"])
+    return ClickScorer(pipeline, model, version="ctr-lr-1"), rows
+
+
+@pytest.fixture(scope="module")
+def requests_(fitted):
+    _, rows = fitted
+    out = as_requests(rows.sample(60, random_state=0))
+    out[0]["age"] = None  # age may be missing
+    return out
+
+
+class FlakyModel:
+    """A model that fails on demand, as a real one does when it runs out of memory."""
+
+    def __init__(self, model):
+        self.model = model
+        self.fail = False
+
+    def predict_proba(self, X):
+        if self.fail:
+            raise RuntimeError("the model ran out of memory")
+        return self.model.predict_proba(X)
+
+
+# ---------------------------------------------------------------------- the scorer
+def test_a_batch_scores_like_single_requests(fitted, requests_):
+    scorer, rows = fitted
+    one = np.array([scorer.score_one(r) for r in requests_])
+    many = scorer.score_many(requests_)
+    assert many.shape == (len(requests_),) and np.all((many > 0) & (many < 1))
+    np.testing.assert_allclose(many, one, rtol=0, atol=1e-12)
+    assert scorer.score_many([]).shape == (0,)
+    # a DataFrame straight from the log (typed columns, not JSON) gives the same scores too
+    frame = rows.sample(60, random_state=0)
+    np.testing.assert_allclose(scorer.score_frame(frame)[1:], one[1:], rtol=0, atol=1e-12)
+
+
+def test_the_scorer_checks_what_it_is_given(fitted, requests_):
+    scorer, _ = fitted
+    with pytest.raises(ValueError, match="fitted"):
+        ClickScorer(FeaturePipeline(), scorer.model, "v")
+    with pytest.raises(TypeError, match="predict_proba"):
+        ClickScorer(scorer.pipeline, object(), "v")
+    with pytest.raises(ValueError, match="version"):
+        ClickScorer(scorer.pipeline, scorer.model, " ")
+    other = LogisticRegression().fit(np.eye(3), [0, 1, 0])
+    with pytest.raises(ValueError, match="expects 3 features"):
+        ClickScorer(scorer.pipeline, other, "v")
+    incomplete = {k: v for k, v in requests_[1].items() if k != "brand"}
+    with pytest.raises(ValueError, match=r"request 1 lacks fields \['brand'\]"):
+        scorer.score_many([requests_[1], incomplete])
+    with pytest.raises(TypeError, match="list"):
+        scorer.score_many(requests_[1])
+
+
+def split(request: dict) -> tuple[dict, dict]:
+    return {f: request[f] for f in CONTEXT_FIELDS}, {f: request[f] for f in CANDIDATE_FIELDS}
+
+
+def test_rank_scores_every_candidate_at_position_one(fitted, requests_):
+    scorer, _ = fitted
+    context, _ = split(requests_[3])
+    candidates = [split(r)[1] for r in requests_]
+    candidates = list({c["item_id"]: c for c in candidates}.values())  # distinct items
+    ranking = scorer.rank(context, candidates)
+    assert sorted(e["item_id"] for e in ranking) == sorted(c["item_id"] for c in candidates)
+    scores = [e["score"] for e in ranking]
+    assert scores == sorted(scores, reverse=True)
+    expected = {c["item_id"]: scorer.score_one({**context, **c, "position": 1}) for c in candidates}
+    for entry in ranking:
+        assert entry["score"] == pytest.approx(expected[entry["item_id"]], abs=1e-12)
+    # the order the candidates arrive in changes nothing
+    assert scorer.rank(context, candidates[::-1]) == ranking
+    assert scorer.rank(context, []) == []
+
+
+def test_rank_breaks_ties_by_item_id(fitted, requests_):
+    scorer, _ = fitted
+    context, item = split(requests_[0])
+    twins = [dict(item, item_id=10**6 + 2), dict(item, item_id=10**6 + 1)]  # never seen: same history, same features
+    ranking = scorer.rank(context, twins)
+    assert [e["item_id"] for e in ranking] == [10**6 + 1, 10**6 + 2]
+    assert ranking[0]["score"] == ranking[1]["score"]
+
+
+def test_rank_rejects_malformed_slates(fitted, requests_):
+    scorer, _ = fitted
+    context, item = split(requests_[0])
+    with pytest.raises(ValueError, match="distinct item ids"):
+        scorer.rank(context, [item, dict(item)])
+    with pytest.raises(ValueError, match="position"):
+        scorer.rank(context, [dict(item, position=4)])
+    with pytest.raises(ValueError, match=r"context lacks fields \['device'\]"):
+        scorer.rank({k: v for k, v in context.items() if k != "device"}, [item])
+    with pytest.raises(ValueError, match="must not carry"):
+        scorer.rank(context, [dict(item, user_id=1)])
+
+
+# ---------------------------------------------------------------------- the service, in-process
+@pytest.fixture()
+def client(fitted):
+    scorer, _ = fitted
+    with TestClient(prediction_app(scorer)) as c:
+        yield c
+
+
+def test_endpoints_answer_what_the_scorer_says(fitted, requests_, client):
+    scorer, _ = fitted
+    assert client.get("/health").json() == {"status": "ok"}
+    assert client.get("/version").json() == {"version": "ctr-lr-1", "model": "LogisticRegression",
+                                             "n_features": scorer.n_features}
+    one = client.post("/predict", json=requests_[0])
+    assert one.status_code == 200
+    assert one.json()["version"] == "ctr-lr-1"
+    assert one.json()["p_click"] == pytest.approx(scorer.score_one(requests_[0]), abs=1e-12)
+    without_age = {k: v for k, v in requests_[0].items() if k != "age"}  # age may be left out
+    assert client.post("/predict", json=without_age).json()["p_click"] == one.json()["p_click"]
+    batch = client.post("/predict/batch", json=requests_[:20]).json()
+    np.testing.assert_allclose(batch["p_click"], scorer.score_many(requests_[:20]), rtol=0, atol=1e-12)
+    context, _ = split(requests_[5])
+    candidates = list({r["item_id"]: split(r)[1] for r in requests_}.values())
+    ranked = client.post("/rank", json={"context": context, "candidates": candidates}).json()
+    assert ranked["version"] == "ctr-lr-1"
+    assert ranked["ranking"] == scorer.rank(context, candidates)
+
+
+DROP = object()
+
+
+def bad(request: dict, **changes) -> dict:
+    """The request with fields changed, added, or dropped (value ``DROP``)."""
+    return {k: v for k, v in {**request, **changes}.items() if v is not DROP}
+
+
+BAD_REQUESTS = {
+    "id as a string": ({"user_id": "7"}, "user_id"),
+    "float id": ({"item_id": 3.5}, "item_id"),
+    "position 0": ({"position": 0}, "position"),
+    "position 51": ({"position": 51}, "position"),
+    "negative price": ({"price": -3.0}, "price"),
+    "price with a comma": ({"price": "35,00"}, "price"),
+    "age as text": ({"age": "forty"}, "age"),
+    "rating out of range": ({"rating": 7.5}, "rating"),
+    "not a time": ({"shown_at": "yesterday"}, "shown_at"),
+    "time out of range": ({"signup_at": "0001-01-01T00:00:00"}, "signup_at"),
+    "number as category": ({"device": 3}, "device"),
+    "empty category": ({"brand": ""}, "brand"),
+    "missing field": ({"category": DROP}, "category"),
+    "unknown field": ({"coupon": "SAVE10"}, "coupon"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_REQUESTS))
+def test_bad_requests_get_422_with_the_reason(requests_, client, case):
+    changes, field = BAD_REQUESTS[case]
+    response = client.post("/predict", json=bad(requests_[1], **changes))
+    assert response.status_code == 422
+    body = response.json()
+    assert field in {e["loc"][-1] for e in body["detail"]}
+    assert body["reason"].startswith(field + ":")
+
+
+def test_bad_batches_and_slates_get_422(requests_, client):
+    assert client.post("/predict/batch", json=[]).status_code == 422
+    assert client.post("/predict/batch", json=requests_[0]).status_code == 422  # one request, not a list
+    response = client.post("/predict/batch", json=[requests_[0], bad(requests_[1], position=99)])
+    assert response.status_code == 422 and response.json()["reason"].startswith("1.position:")
+    context, item = split(requests_[0])
+    slates = [
+        {"context": context, "candidates": []},
+        {"context": context, "candidates": [item, item]},
+        {"context": dict(context, position=1), "candidates": [item]},
+        {"context": context, "candidates": [dict(item, user_id=3)]},
+        {"context": context},
+    ]
+    for slate in slates:
+        response = client.post("/rank", json=slate)
+        assert response.status_code == 422, slate
+        assert response.json()["reason"]
+    broken = client.post("/predict", content=b"{not json", headers={"content-type": "application/json"})
+    assert broken.status_code == 422
+
+
+def test_a_failing_model_gets_a_500_and_the_service_keeps_serving(fitted, requests_):
+    scorer, _ = fitted
+    flaky = FlakyModel(scorer.model)
+    with TestClient(prediction_app(ClickScorer(scorer.pipeline, flaky, "flaky-1"))) as client:
+        good = client.post("/predict", json=requests_[0]).json()["p_click"]
+        flaky.fail = True
+        for path, body in (("/predict", requests_[0]), ("/predict/batch", requests_[:3])):
+            response = client.post(path, json=body)
+            assert response.status_code == 500
+            assert "ran out of memory" in response.json()["detail"] and "flaky-1" in response.json()["detail"]
+        flaky.fail = False
+        assert client.post("/predict", json=requests_[0]).json()["p_click"] == good
+        assert client.post("/predict", json=bad(requests_[0], position=0)).status_code == 422
+        metrics = client.get("/metrics").json()
+        assert metrics["by_status"] == {"200": 2, "500": 2, "422": 1}
+        assert metrics["by_endpoint"] == {"/predict": 4, "/predict/batch": 1}
+        assert metrics["predictions"] == 2
+
+
+def test_metrics_count_requests_and_latency(requests_, client):
+    empty = client.get("/metrics").json()
+    assert empty["requests"] == 0 and empty["latency_ms"] == {"n": 0, "p50": None, "p90": None, "p99": None}
+    for request in requests_[:10]:
+        client.post("/predict", json=request)
+    client.post("/predict/batch", json=requests_[:10])
+    client.get("/health")
+    client.get("/no/such/page")
+    metrics = client.get("/metrics").json()
+    assert metrics["requests"] == 13
+    assert metrics["by_endpoint"] == {"/predict": 10, "/predict/batch": 1, "/health": 1, "other": 1}
+    assert metrics["by_status"] == {"200": 12, "404": 1}
+    assert metrics["predictions"] == 20
+    latency = metrics["latency_ms"]
+    assert latency["n"] == 11 and 0 < latency["p50"] <= latency["p90"] <= latency["p99"]
+    assert metrics["latency_ms_by_endpoint"]["/predict"]["n"] == 10
+    assert metrics["latency_ms_by_endpoint"]["/rank"]["n"] == 0
+
+
+def test_prediction_app_needs_a_scorer(fitted):
+    scorer, _ = fitted
+    with pytest.raises(TypeError, match="ClickScorer"):
+        prediction_app(scorer.model)
+
+
+# ---------------------------------------------------------------------- the service, over HTTP
+def test_the_service_over_real_http(fitted, requests_):
+    scorer, _ = fitted
+    with serve(prediction_app(scorer)) as server, httpx.Client(base_url=server.url, timeout=10) as client:
+        assert client.get("/health").json() == {"status": "ok"}
+        for request in requests_[:5]:
+            answer = client.post("/predict", json=request).json()
+            assert answer["p_click"] == pytest.approx(scorer.score_one(request), abs=1e-12)
+        rejected = client.post("/predict", json=bad(requests_[0], price="cheap"))
+        assert rejected.status_code == 422 and rejected.json()["reason"].startswith("price:")
+        batch = client.post("/predict/batch", json=requests_).json()["p_click"]
+        np.testing.assert_allclose(batch, scorer.score_many(requests_), rtol=0, atol=1e-12)
+        metrics = client.get("/metrics").json()
+        assert metrics["by_status"] == {"200": 7, "422": 1} and metrics["latency_ms"]["n"] == 7
