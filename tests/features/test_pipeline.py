@@ -270,6 +270,9 @@ def test_bad_input_is_named(world_rows, fitted):
         fitted.transform_one(dict(event, shown_at="yesterday"))
     with pytest.raises(ValueError, match="column 'user_id' must hold id values"):
         fitted.transform_one(dict(event, user_id=None))
+    for year in ("0001-01-01T00:00:00", "9999-01-01T00:00:00"):  # outside what nanoseconds hold: no silent wrap
+        with pytest.raises(ValueError, match="column 'listed_at' must hold time values"):
+            fitted.transform_one(dict(event, listed_at=year))
     with pytest.raises(TypeError, match="mapping"):
         fitted.transform_one(list(event.values()))
     for price in (0, -3.5):

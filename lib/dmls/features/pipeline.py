@@ -63,8 +63,9 @@ def impression_attributes(rows: pd.DataFrame) -> pd.DataFrame:
             elif kind == "category":
                 out[name] = np.where(column.isna().to_numpy(), MISSING, column.astype(object).astype(str).to_numpy())
             else:
-                out[name] = pd.to_datetime(column, utc=True, format="mixed").dt.tz_localize(None).to_numpy(
-                    dtype="datetime64[ns]")
+                # as_unit raises on times outside 1677-2262 where a plain cast would wrap them silently
+                out[name] = pd.to_datetime(column, utc=True, format="mixed").dt.tz_localize(None).dt.as_unit(
+                    "ns").to_numpy()
                 if np.isnat(out[name]).any():
                     raise ValueError("times cannot be missing")
         except (TypeError, ValueError) as error:
