@@ -19,6 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._validation import check_int
+
 
 @dataclass
 class TrainingResult:
@@ -48,14 +50,6 @@ class TrainingResult:
     samples_per_second: float
 
 
-def _check_int(name: str, value, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value!r}")
-    return int(value)
-
-
 def _check_hidden(hidden, allow_empty: bool = True) -> tuple[int, ...]:
     if isinstance(hidden, (int, np.integer)) or not hasattr(hidden, "__iter__"):
         raise TypeError(f"hidden must be a tuple of layer widths, got {hidden!r}")
@@ -63,7 +57,7 @@ def _check_hidden(hidden, allow_empty: bool = True) -> tuple[int, ...]:
     if not allow_empty and not hidden:
         raise ValueError("hidden needs at least one layer to split the network across two processes")
     for width in hidden:
-        _check_int("every width in hidden", width, 1)
+        check_int("every width in hidden", width, 1)
     return tuple(int(w) for w in hidden)
 
 
@@ -225,14 +219,14 @@ def train_data_parallel(X, y, *, world_size: int = 2, hidden=(), epochs: int = 5
 
     X = _check_X(X)
     y = _check_y(y, len(X))
-    world_size = _check_int("world_size", world_size, 1)
+    world_size = check_int("world_size", world_size, 1)
     if world_size > len(X):
         raise ValueError(f"world_size must be at most the number of rows ({len(X)}), got {world_size}")
-    batch_size = _check_int("batch_size", batch_size, 1)
+    batch_size = check_int("batch_size", batch_size, 1)
     if batch_size < world_size:
         raise ValueError(f"batch_size must be >= world_size ({world_size}), got {batch_size}")
-    epochs = _check_int("epochs", epochs, 1)
-    seed = _check_int("seed", seed, 0)
+    epochs = check_int("epochs", epochs, 1)
+    seed = check_int("seed", seed, 0)
     if isinstance(lr, bool) or not isinstance(lr, (int, float, np.number)):
         raise TypeError(f"lr must be a number, got {type(lr).__name__}")
     if not np.isfinite(lr) or lr <= 0:
@@ -287,7 +281,7 @@ def model_parallel_forward(X, *, hidden=(16,), seed: int = 0, backend: str = "gl
 
     X = torch.from_numpy(_check_X(X))
     hidden = _check_hidden(hidden, allow_empty=False)
-    seed = _check_int("seed", seed, 0)
+    seed = check_int("seed", seed, 0)
     distributed = _launch(_model_parallel_rank, 2, dict(X=X, hidden=hidden, seed=seed), backend=backend,
                           timeout=timeout, result_rank=1)
     with torch.no_grad():

@@ -22,6 +22,7 @@ import pandas as pd
 from sklearn.exceptions import NotFittedError
 from sklearn.metrics import log_loss, roc_auc_score
 
+from dmls._validation import check_int
 from dmls.models.neural import TorchClassifier
 
 QUANTIZED_DTYPES = ("qint8", "float16")
@@ -42,14 +43,6 @@ def _check_model(model, name: str = "model", *, float_only: bool = True) -> None
 
 def _is_quantized(module) -> bool:
     return any("quantized" in type(m).__module__ for m in module.modules())
-
-
-def _check_int(name: str, value, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value!r}")
-    return int(value)
 
 
 def _check_positive(name: str, value) -> float:
@@ -311,7 +304,7 @@ def factorize_linear(layer, rank: int):
 
     if not isinstance(layer, nn.Linear):
         raise TypeError(f"layer must be a torch.nn.Linear, got {type(layer).__name__}")
-    rank = _check_int("rank", rank, 1)
+    rank = check_int("rank", rank, 1)
     if rank > min(layer.in_features, layer.out_features):
         raise ValueError(f"rank must be <= min(in_features, out_features) = "
                          f"{min(layer.in_features, layer.out_features)}, got {rank}")
@@ -352,7 +345,7 @@ def low_rank(model, rank: int):
     import torch.nn as nn
 
     _check_model(model)
-    rank = _check_int("rank", rank, 1)
+    rank = check_int("rank", rank, 1)
     compressed = copy.deepcopy(model)
     layers = []
     for layer in compressed.module_:
@@ -476,9 +469,9 @@ def distill(teacher, X, *, hidden=(8,), temperature: float = 2.0, epochs: int = 
 def _student(teacher, hidden, **settings):
     if isinstance(hidden, (int, np.integer)) or not hasattr(hidden, "__iter__"):
         raise TypeError(f"hidden must be a tuple of layer widths, got {hidden!r}")
-    hidden = tuple(_check_int("every width in hidden", width, 1) for width in hidden)
+    hidden = tuple(check_int("every width in hidden", width, 1) for width in hidden)
     for name in ("epochs", "batch_size", "seed"):
-        _check_int(name, settings[name], 0 if name == "seed" else 1)
+        check_int(name, settings[name], 0 if name == "seed" else 1)
     _check_positive("lr", settings["lr"])
     student = TorchClassifier(hidden=hidden, **settings)
     student.classes_ = teacher.classes_.copy()
