@@ -11,7 +11,7 @@ them online.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -234,13 +234,19 @@ class FeaturePipeline(TransformerMixin, BaseEstimator):
     def transform_one(self, request: Mapping):
         """Features of one request — a dict with the :data:`REQUEST_FIELDS` (more are ignored);
         times may be ISO 8601 strings. One row, exactly as :meth:`transform` would compute it."""
-        if not isinstance(request, Mapping):
-            raise TypeError(f"a request must be a mapping of field to value, got {type(request).__name__}")
-        missing = [f for f in REQUEST_FIELDS if f not in request]
-        if missing:
-            raise ValueError(f"the request lacks fields {missing}")
-        row = pd.DataFrame({f: [request[f]] for f in REQUEST_FIELDS}, dtype=object)
-        return self.transform(row)
+        return self.transform_requests([request])
+
+    def transform_requests(self, requests: Sequence[Mapping]):
+        """Features of several requests as they arrive over HTTP, one row each, in one batch: the
+        rows :meth:`transform_one` would give one at a time."""
+        for i, request in enumerate(requests):
+            if not isinstance(request, Mapping):
+                raise TypeError(f"request {i} must be a mapping of field to value, got {type(request).__name__}")
+            missing = [f for f in REQUEST_FIELDS if f not in request]
+            if missing:
+                raise ValueError(f"request {i} lacks fields {missing}")
+        rows = pd.DataFrame({f: [r[f] for r in requests] for f in REQUEST_FIELDS}, dtype=object)
+        return self.transform(rows)
 
     def _finish(self, matrix):
         if self.sparse_output:

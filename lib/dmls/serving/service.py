@@ -138,8 +138,8 @@ class ClickScorer:
     def score_many(self, requests: Sequence[Mapping]) -> np.ndarray:
         """Click probabilities of many requests in one batch (one ``pipeline.transform``).
 
-        Equal to :meth:`score_one` of each request: the batch is built the way ``transform_one``
-        builds its single row.
+        Equal to :meth:`score_one` of each request: ``pipeline.transform_requests`` builds the
+        batch the way ``transform_one`` builds its single row.
 
         Parameters
         ----------
@@ -157,14 +157,7 @@ class ClickScorer:
             raise TypeError(f"requests must be a list of request dicts, got {type(requests).__name__}")
         if len(requests) == 0:
             return np.zeros(0)
-        for i, request in enumerate(requests):
-            if not isinstance(request, Mapping):
-                raise TypeError(f"request {i} must be a mapping of field to value, got {type(request).__name__}")
-            missing = [f for f in REQUEST_FIELDS if f not in request]
-            if missing:
-                raise ValueError(f"request {i} lacks fields {missing}")
-        rows = pd.DataFrame({f: [r[f] for r in requests] for f in REQUEST_FIELDS}, dtype=object)
-        return self.score_frame(rows)
+        return self._proba(self.pipeline.transform_requests(list(requests)))
 
     def score_frame(self, rows: pd.DataFrame) -> np.ndarray:
         """Click probabilities of a DataFrame of impressions with the :data:`~dmls.features.REQUEST_FIELDS`.
