@@ -129,8 +129,10 @@ def test_purchase_and_click_delays(two_week_log):
     # a log-normal median, checked on the clicks of the first week whose purchases all had time to land.
     early = bought["clicked_at"] < log.start + pd.Timedelta(days=7)
     logs = np.log(hours[early])
-    assert abs(np.median(logs) - np.log(b.purchase_delay_median_h)) < 0.1
-    assert abs(logs.std() - b.purchase_delay_sigma) < 0.1
+    # Four standard errors: of a normal sample's median (1.2533 sigma / sqrt(n)) and of its spread.
+    n = len(logs)
+    assert abs(np.median(logs) - np.log(b.purchase_delay_median_h)) < 4 * 1.2533 * b.purchase_delay_sigma / np.sqrt(n)
+    assert abs(logs.std() - b.purchase_delay_sigma) < 4 * b.purchase_delay_sigma / np.sqrt(2 * n)
     assert stats.kstest(logs, "norm", args=(np.log(b.purchase_delay_median_h), b.purchase_delay_sigma)).pvalue > 1e-3
     clicks = log.clicks.merge(log.impressions[["impression_id", "shown_at"]], on="impression_id")
     seconds = (clicks["clicked_at"] - clicks["shown_at"]).dt.total_seconds()

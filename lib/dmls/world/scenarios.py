@@ -91,9 +91,15 @@ class Scenario:
     def modify_devices(self, device: np.ndarray, time_ms: np.ndarray, onset: int, rng, state) -> None:
         """Change session device codes in place."""
 
-    def demand_multiplier(self, hour_ms: np.ndarray, onset: int, state) -> np.ndarray | None:
-        """Factor on the visit rate for each hour starting at ``hour_ms`` (None: no change)."""
+    def extra_demand(self, hour_ms: np.ndarray, onset: int, state) -> np.ndarray | None:
+        """Extra visits, as a multiple (>= 0) of the regular visit rate, in each hour starting at
+        ``hour_ms`` (None: none). The world draws them on top of the regular visits, from a
+        stream of their own, and keeps those that fall where :meth:`in_effect` is true."""
         return None
+
+    def in_effect(self, time_ms: np.ndarray, onset: int, state) -> np.ndarray:
+        """Where the scenario acts: from the onset on (a subclass may end it)."""
+        return np.asarray(time_ms) >= onset
 
     def keep_sessions(self, has_click: np.ndarray, time_ms: np.ndarray, onset: int, rng, state) -> np.ndarray | None:
         """Mask of sessions to keep (None: keep all)."""
@@ -178,8 +184,11 @@ class DeviceMixShift(Scenario):
 
     def modify_devices(self, device, time_ms, onset, rng, state):
         probs = np.array([self.mix.get(d, 0.0) for d in DEVICES], dtype=float)
-        switch = (time_ms >= onset) & (rng.random(len(device)) < self.adoption)
-        device[switch] = rng.choice(len(DEVICES), size=int(switch.sum()), p=probs / probs.sum())
+        # Two draws per session, row by row: a session's device does not depend on how many came after it.
+        u = rng.random((len(device), 2))
+        switch = (time_ms >= onset) & (u[:, 0] < self.adoption)
+        cdf = np.cumsum(probs / probs.sum())
+        device[switch] = np.minimum(np.searchsorted(cdf, u[switch, 1], side="right"), len(DEVICES) - 1)
 
 
 # ---------------------------------------------------------------------------- label shift
@@ -211,14 +220,17 @@ class SeasonalDemand(Scenario):
             raise ValueError("SeasonalDemand.until must come after its onset")
         return end
 
-    def _active(self, time_ms, onset, until):
+    def in_effect(self, time_ms, onset, until):
+        time_ms = np.asarray(time_ms)
         return (time_ms >= onset) & (time_ms < until)
 
-    def demand_multiplier(self, hour_ms, onset, until):
-        return np.where(self._active(hour_ms, onset, until), float(self.factor), 1.0)
+    def extra_demand(self, hour_ms, onset, until):
+        # every hour that overlaps the season; the world keeps only the visits inside it
+        overlaps = (np.asarray(hour_ms) + 3_600_000 > onset) & (np.asarray(hour_ms) < until)
+        return np.where(overlaps, float(self.factor) - 1.0, 0.0)
 
     def keep_sessions(self, has_click, time_ms, onset, rng, until):
-        thin = self._active(time_ms, onset, until) & ~has_click
+        thin = self.in_effect(time_ms, onset, until) & ~has_click
         return ~thin | (rng.random(len(has_click)) < 1.0 / self.factor)
 
 

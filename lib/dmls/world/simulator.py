@@ -68,7 +68,9 @@ class World:
         Everything random follows from it. Each kind of draw (sign-ups, sessions, candidates,
         clicks, ...) has its own stream, keyed by the time of the step, so that two policies run
         in worlds with the same seed meet the same users, sessions and candidates (common random
-        numbers), and ``run(2)`` gives the same events as ``run(1)`` twice.
+        numbers), and ``run(2)`` gives the same events as ``run(1)`` twice. Each draw is taken in
+        visit order from a stream of its own, and scenarios draw from streams of theirs, so a
+        scenario changes only events at or after its onset, even an onset inside a step.
     scenarios : sequence of Scenario
         Changes with a known onset (see :mod:`dmls.world.scenarios`).
 
@@ -124,7 +126,7 @@ class World:
         self._item_listed = np.zeros(0, dtype=np.int64)
 
         self._scenarios = self._bind(scenarios)
-        self._sellers = self._log("sellers", sellers, self._rng("logging", self._start_ms, 3))
+        self._sellers = self._log("sellers", sellers, self._start_ms, 3)
         # Users and listings from before the start, more of them recent (the marketplace grows).
         self._add_users(self._start_ms - _days_before(rng, config.n_users, scale=400.0, limit=1500.0), rng, self._start_ms)
         self._add_items(self._start_ms - _days_before(rng, config.n_items, scale=150.0, limit=1000.0), rng, self._start_ms)
@@ -276,28 +278,34 @@ class World:
         return pd.DataFrame({c: pd.Series(dtype="datetime64[ms]" if c == TIME_COLUMNS[name] else "float64")
                              for c in EVENT_COLUMNS[name]})
 
-    def _log(self, name: str, table: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
-        for s, onset, _ in self._scenarios:
-            table = s.log_table(name, table, onset, rng)
+    def _log(self, name: str, table: pd.DataFrame, key_ms: int, *sub: int) -> pd.DataFrame:
+        # Each scenario draws from a stream of its own for each batch of rows, so that one scenario
+        # changing how many rows a table has cannot move another scenario's draws.
+        for i, (s, onset, _) in enumerate(self._scenarios):
+            table = s.log_table(name, table, onset, self._rng("logging", key_ms, *sub, i))
         return table
 
-    def _add_users(self, signup_ms: np.ndarray, rng, key_ms: int, forced_region: np.ndarray | None = None):
+    def _add_users(self, signup_ms: np.ndarray, rng, key_ms: int, launch_region: int | None = None):
+        """Sign up one batch of users. A launch cohort (``launch_region``) is a batch of its own,
+        drawn from a stream of its own, so that the step's regular sign-ups stay as they were."""
         signup_ms = np.sort(signup_ms)
+        first_id = len(self._user_signup)
         table, taste, activity = catalog.make_users(
             _datetimes(signup_ms), REGIONS, self.truth.category_centroids, rng,
-            first_id=len(self._user_signup), mean_activity=self.config.sessions_per_user_day)
+            first_id=first_id, mean_activity=self.config.sessions_per_user_day)
         region = table["region"].cat.codes.to_numpy().astype(np.int8)
-        for s, onset, state in self._scenarios:
-            s.modify_signups(region, signup_ms, onset, self._rng("scenario", key_ms, 1), state)
-        if forced_region is not None:
-            region = np.where(forced_region >= 0, forced_region, region).astype(np.int8)
+        if launch_region is None:
+            for i, (s, onset, state) in enumerate(self._scenarios):
+                s.modify_signups(region, signup_ms, onset, self._rng("scenario", key_ms, 1, first_id, i), state)
+        else:
+            region[:] = launch_region
         table["region"] = pd.Categorical.from_codes(region, categories=list(ALL_REGIONS))
         self._user_region = np.concatenate([self._user_region, region])
         self._user_device = np.concatenate([self._user_device, table["device"].cat.codes.to_numpy().astype(np.int8)])
         self._user_signup = np.concatenate([self._user_signup, signup_ms])
         self.truth.user_taste = np.concatenate([self.truth.user_taste, taste.astype(np.float32)])
         self.truth.user_activity = np.concatenate([self.truth.user_activity, activity])
-        logged = self._log("users", table, self._rng("logging", key_ms, 1))
+        logged = self._log("users", table, key_ms, 1, first_id)
         self._users = logged if self._users.empty else pd.concat([self._users, logged], ignore_index=True)
 
     def _add_items(self, listed_ms: np.ndarray, rng, key_ms: int, brand_prefix: str | None = None):
@@ -316,7 +324,7 @@ class World:
         t.item_quality = np.concatenate([t.item_quality, quality])
         t.item_brand_appeal = np.concatenate([t.item_brand_appeal, appeal])
         t.item_issue = np.concatenate([t.item_issue, issue.astype(np.int8)])
-        logged = self._log("items", table, self._rng("logging", key_ms, 2, len(self._items)))
+        logged = self._log("items", table, key_ms, 2, len(self._items))
         self._items = logged if self._items.empty else pd.concat([self._items, logged], ignore_index=True)
 
     def _grow(self, t0: int, t1: int) -> None:
@@ -324,16 +332,14 @@ class World:
         days = (t1 - t0) / DAY_MS
         rng = self._rng("signups", t0)
         times = t0 + rng.integers(0, t1 - t0, size=rng.poisson(cfg.user_growth_per_day * cfg.n_users * days))
-        forced = np.full(len(times), -1, dtype=np.int8)
-        for s, onset, _ in self._scenarios:
+        if len(times):
+            self._add_users(times, rng, t0)
+        for i, (s, onset, _) in enumerate(self._scenarios):
             launch = s.launch_signups(t0, t1, onset)
             if launch:
                 count, region = launch
-                times = np.concatenate([times, onset + rng.integers(0, t1 - onset, size=count)])
-                forced = np.concatenate([forced, np.full(count, region, dtype=np.int8)])
-        if len(times):
-            order = np.argsort(times, kind="stable")
-            self._add_users(times[order], rng, t0, forced_region=forced[order])
+                cohort = self._rng("scenario", t0, 5, i)
+                self._add_users(onset + cohort.integers(0, t1 - onset, size=count), cohort, t0, launch_region=region)
         rng = self._rng("listings", t0)
         n = rng.poisson(cfg.item_growth_per_day * cfg.n_items * days)
         if n:
@@ -346,28 +352,72 @@ class World:
                                 brand_prefix=prefix)
 
     def _sessions(self, t0: int, t1: int):
-        """Visits in [t0, t1): user index, start time (ms) and device code, in time order."""
+        """Visits in [t0, t1): user index, start time (ms), device code and whether each visit is an
+        extra one a scenario added, in time order.
+
+        The regular visits are drawn as if no scenario existed. A scenario that raises demand adds
+        visits of its own, from a stream of its own, only at or after its onset: so everything
+        drawn for a regular visit before the onset is what the world without the scenario draws.
+        """
         rng = self._rng("sessions", t0)
         hours = t0 + HOUR_MS * np.arange((t1 - t0) // HOUR_MS)
         weekday = (hours // DAY_MS + 3) % 7  # 1970-01-01 was a Thursday
         rate = HOURLY[(hours // HOUR_MS) % 24] * WEEKDAY[weekday] / 24.0
-        for s, onset, state in self._scenarios:
-            factor = s.demand_multiplier(hours, onset, state)
-            if factor is not None:
-                rate = rate * factor
         active = np.flatnonzero(self._user_signup < t0)
-        counts = rng.poisson(self.truth.user_activity[active] * rate.sum())
-        user = np.repeat(active, counts)
-        hour = rng.choice(len(hours), size=len(user), p=rate / rate.sum())
-        time_ms = hours[hour] + rng.integers(0, HOUR_MS, size=len(user))
-        order = np.argsort(time_ms, kind="stable")
-        user, time_ms = user[order], time_ms[order]
+        user, time_ms = self._visits(rng, active, hours, rate)
         device = self._user_device[user].copy()
         other = rng.random(len(user)) >= MAIN_DEVICE_SHARE
         device[other] = rng.choice(len(DEVICES), size=int(other.sum()), p=np.array(list(DEVICES.values())))
-        for s, onset, state in self._scenarios:
-            s.modify_devices(device, time_ms, onset, self._rng("scenario", t0, 3), state)
-        return user, time_ms, device
+        extra = np.zeros(len(user), dtype=bool)
+        for i, (s, onset, state) in enumerate(self._scenarios):
+            factor = s.extra_demand(hours, onset, state)
+            if factor is None or not np.any(factor > 0):
+                continue
+            if np.any(factor < 0):
+                raise ValueError(f"{type(s).__name__}.extra_demand returned a negative factor")
+            more = self._rng("scenario", t0, 4, i)
+            u, t = self._visits(more, active, hours, rate * factor)
+            keep = s.in_effect(t, onset, state)
+            u, t = u[keep], t[keep]
+            d = self._user_device[u].copy()
+            other = more.random(len(u)) >= MAIN_DEVICE_SHARE
+            d[other] = more.choice(len(DEVICES), size=int(other.sum()), p=np.array(list(DEVICES.values())))
+            user, time_ms = np.concatenate([user, u]), np.concatenate([time_ms, t])
+            device, extra = np.concatenate([device, d]), np.concatenate([extra, np.ones(len(u), dtype=bool)])
+        if extra.any():
+            order = np.argsort(time_ms, kind="stable")  # ties: regular visits first
+            user, time_ms, device, extra = user[order], time_ms[order], device[order], extra[order]
+        for i, (s, onset, state) in enumerate(self._scenarios):
+            s.modify_devices(device, time_ms, onset, self._rng("scenario", t0, 3, i), state)
+        return user, time_ms, device, extra
+
+    def _visits(self, rng, active: np.ndarray, hours: np.ndarray, rate: np.ndarray):
+        """Poisson visits of the ``active`` users at hourly ``rate`` (visits per unit activity), in time order."""
+        total = rate.sum()
+        if total <= 0 or len(active) == 0:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        counts = rng.poisson(self.truth.user_activity[active] * total)
+        user = np.repeat(active, counts)
+        hour = rng.choice(len(hours), size=len(user), p=rate / total)
+        time_ms = hours[hour] + rng.integers(0, HOUR_MS, size=len(user))
+        order = np.argsort(time_ms, kind="stable")
+        return user[order], time_ms[order]
+
+    def _split_draw(self, stream: str, t0: int, extra: np.ndarray, draw):
+        """``draw(rng, m)`` for the regular visits from ``stream`` and for the extra ones from a
+        sub-stream, merged back in visit order: the regular visits get exactly the draws they
+        get in a world without the scenarios that added the others."""
+        regular = self._rng(stream, t0)
+        if not extra.any():
+            return draw(regular, len(extra))
+        base = draw(regular, int((~extra).sum()))
+        more = draw(self._rng(stream, t0, 1), int(extra.sum()))
+        out = []
+        for b, m in zip(base, more):
+            merged = np.empty((len(extra),) + b.shape[1:], dtype=np.result_type(b, m))
+            merged[~extra], merged[extra] = b, m
+            out.append(merged)
+        return tuple(out)
 
     def _taste(self, user: np.ndarray, time_ms: np.ndarray) -> np.ndarray:
         taste = self.truth.user_taste[user]
@@ -431,13 +481,15 @@ class World:
     def _step(self, t0: int, t1: int, policy: Policy, record_candidates: bool = False) -> Log:
         cfg, resp, truth = self.config, self.response, self.truth
         self._grow(t0, t1)
-        user, time_ms, device = self._sessions(t0, t1)
+        user, time_ms, device, extra = self._sessions(t0, t1)
         n = len(user)
 
         live = np.flatnonzero(self._item_listed < t0)
         rng = self._rng("candidates", t0)
         perm = rng.permutation(live)
-        offsets = rng.integers(0, len(perm), size=n)
+        offsets = np.empty(n, dtype=np.int64)
+        offsets[~extra] = rng.integers(0, len(perm), size=int((~extra).sum()))
+        offsets[extra] = self._rng("candidates", t0, 1).integers(0, len(perm), size=int(extra.sum()))
         candidates = perm[(offsets[:, None] + np.arange(cfg.n_candidates)) % len(perm)]
 
         sessions = pd.DataFrame({
@@ -463,14 +515,14 @@ class World:
                                       self._item_log_price_ratio[items], region[:, None], device[:, None])
         p_examine = resp.examination(position[None, :], device[:, None])
         p_click = p_examine * sigmoid(logit)
-        rng = self._rng("clicks", t0)
-        clicked = rng.random(p_click.shape) < p_click
-        click_delay = resp.click_delay_ms(rng, n * cfg.slate_size).reshape(p_click.shape)
+        k = cfg.slate_size
+        u_click, click_delay = self._split_draw(
+            "clicks", t0, extra, lambda r, m: (r.random((m, k)), resp.click_delay_ms(r, m * k).reshape(m, k)))
+        clicked = u_click < p_click
 
         keep = np.ones(n, dtype=bool)
-        thin_rng = self._rng("thinning", t0)
-        for s, onset, state in self._scenarios:
-            mask = s.keep_sessions(clicked.any(axis=1), time_ms, onset, thin_rng, state)
+        for i, (s, onset, state) in enumerate(self._scenarios):
+            mask = s.keep_sessions(clicked.any(axis=1), time_ms, onset, self._rng("thinning", t0, i), state)
             if mask is not None:
                 keep &= mask
         if not keep.all():
@@ -480,7 +532,6 @@ class World:
             p_examine, p_click, clicked, click_delay = p_examine[keep], p_click[keep], clicked[keep], click_delay[keep]
             n = len(user)
 
-        k = cfg.slate_size
         session_id = self._next["session"] + np.arange(n, dtype=np.int64)
         self._next["session"] += n
         sessions["session_id"] = session_id
@@ -512,12 +563,13 @@ class World:
             "clicked_at": _datetimes(clicked_ms),
         })
 
-        rng = self._rng("purchases", t0)
+        # One stream per kind of draw, each taken in visit order: a click's purchase, its delay and
+        # its return do not depend on how many clicks came after it (a scenario may change those).
         hit_items = flat_items[hit]
         p_buy = resp.purchase_probability(affinity.ravel()[hit], truth.item_quality[hit_items],
                                           self._item_log_price_ratio[hit_items], np.repeat(region, k)[hit])
-        bought = rng.random(len(hit)) < p_buy
-        bought_ms = clicked_ms[bought] + resp.purchase_delay_ms(rng, int(bought.sum()))
+        bought = self._rng("purchases", t0).random(len(hit)) < p_buy
+        bought_ms = clicked_ms[bought] + resp.purchase_delay_ms(self._rng("purchases", t0, 1), int(bought.sum()))
         purchase_id = self._next["purchase"] + np.arange(int(bought.sum()), dtype=np.int64)
         self._next["purchase"] += len(purchase_id)
         purchases = pd.DataFrame({
@@ -528,20 +580,20 @@ class World:
             "amount": self._item_price[hit_items[bought]],
             "purchased_at": _datetimes(bought_ms),
         })
-        returned = rng.random(len(purchase_id)) < resp.return_probability(truth.item_quality[hit_items[bought]])
+        returned = self._rng("purchases", t0, 2).random(len(purchase_id)) < resp.return_probability(
+            truth.item_quality[hit_items[bought]])
         returns = pd.DataFrame({
             "purchase_id": purchase_id[returned],
             "user_id": purchases["user_id"].to_numpy()[returned],
             "item_id": purchases["item_id"].to_numpy()[returned],
-            "returned_at": _datetimes(bought_ms[returned] + resp.return_delay_ms(rng, int(returned.sum()))),
+            "returned_at": _datetimes(bought_ms[returned] + resp.return_delay_ms(self._rng("purchases", t0, 3), int(returned.sum()))),
         })
 
-        rng = self._rng("logging", t0)
         tables = {"sessions": sessions, "impressions": impressions, "clicks": clicks,
                   "purchases": purchases, "returns": returns}
         released = {}
         for name in EVENT_TABLES:
-            table = self._log(name, tables[name], rng)
+            table = self._log(name, tables[name], t0, 4, EVENT_TABLES.index(name))
             if name in self._pending:
                 table = pd.concat([self._pending[name], table], ignore_index=True) if len(self._pending[name]) else table
                 due = table[TIME_COLUMNS[name]].to_numpy() < _datetimes(np.array([t1]))[0]
