@@ -1,5 +1,6 @@
 """The first click-model features and the first click model."""
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.base import clone
 
@@ -76,3 +77,29 @@ def test_click_model_is_deterministic_and_learns(labeled):
     np.testing.assert_array_equal(a, b)
     from sklearn.metrics import roc_auc_score
     assert roc_auc_score(test["clicked"], a) > 0.65
+
+
+def test_fit_transform_does_not_see_the_future_through_the_prior():
+    """Appending later rows to the history must not change any earlier row's features.
+
+    The counts were point-in-time, but the rate they are shrunk toward was the click rate of
+    all rows, later ones included (a leak found by review: 0.0275 became 0.0291 for rows with no
+    history once a future block was appended)."""
+    world = World(seed=433, n_users=1_500, n_items=400, n_sellers=40)
+    rows = world.run(days=6).labeled_impressions().sort_values("shown_at", kind="stable").reset_index(drop=True)
+    cut = rows["shown_at"].searchsorted(world.start + pd.Timedelta(days=3))
+    early = HistoryFeatures().fit_transform(rows.iloc[:cut])
+    # the future block clicks far more often than the past, so a leaking prior would move
+    future = rows.iloc[cut:].assign(clicked=True)
+    both = HistoryFeatures().fit_transform(pd.concat([rows.iloc[:cut], future], ignore_index=True))
+    pd.testing.assert_frame_equal(both.iloc[:cut].reset_index(drop=True), early.reset_index(drop=True))
+    # A row's prior is the click rate of the rows before it: check one by hand.
+    i = cut // 2
+    t = rows["shown_at"].iloc[i]
+    past = rows.iloc[:cut][rows["shown_at"].iloc[:cut] < t]
+    user_past = past[past["user_id"] == rows["user_id"].iloc[i]]
+    expected = (user_past["clicked"].sum() + 10 * past["clicked"].mean()) / (len(user_past) + 10)
+    assert early["user_ctr"].iloc[i] == pytest.approx(expected)
+    # At the very first moment nothing is known: the prior is 0.5.
+    first = rows["shown_at"] == rows["shown_at"].iloc[0]
+    assert (early.loc[first.to_numpy()[:cut], "user_ctr"] == 0.5).all()

@@ -92,8 +92,7 @@ def test_history_fit_transform_is_point_in_time(world_rows):
     for i in sampled:
         row = rows.iloc[[i]]
         past = rows[rows["shown_at"] < row["shown_at"].iloc[0]]
-        brute = HistoryFeatures().fit(past)
-        brute.prior_ = prior  # the implementation shrinks toward the prior of all of X
+        brute = HistoryFeatures().fit(past)  # its prior is the click rate of the past only
         np.testing.assert_allclose(features.iloc[i].to_numpy(), brute.transform(row).iloc[0].to_numpy(), rtol=1e-12)
     # Not fit(X).transform(X), which hands every row its own label (and the future's).
     leaky = HistoryFeatures().fit(rows).transform(rows)
@@ -109,13 +108,13 @@ def test_rows_of_one_slate_do_not_see_each_others_clicks():
     })  # rows 1 and 2 are one slate, given out of time order
     history = HistoryFeatures(user_prior=10, item_prior=20)
     out = history.fit_transform(rows)
-    prior = 1 / 3
-    # The slate's rows have no past: both look average, whichever of them was clicked.
-    np.testing.assert_allclose(out.loc[[1, 2], "user_ctr"], prior)
-    np.testing.assert_allclose(out.loc[[1, 2], "item_ctr"], prior)
+    # The slate's rows have no past at all, not even an overall rate: both get 0.5, whichever was clicked.
+    np.testing.assert_allclose(out.loc[[1, 2], "user_ctr"], 0.5)
+    np.testing.assert_allclose(out.loc[[1, 2], "item_ctr"], 0.5)
     np.testing.assert_allclose(out.loc[[1, 2], "taste_share"], 0.1)
     # The later row sees both: the user had 2 impressions and 1 click (in books), the item 1 and 1.
     later = out.loc[0]
+    prior = 1 / 2  # the click rate of the two rows before it
     assert later["user_ctr"] == pytest.approx((1 + 10 * prior) / (2 + 10))
     assert later["item_ctr"] == pytest.approx((1 + 20 * prior) / (1 + 20))
     assert later["taste_share"] == pytest.approx((1 + 0.1) / (1 + 1))

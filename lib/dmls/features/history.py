@@ -61,7 +61,10 @@ class HistoryFeatures(TransformerMixin, BaseEstimator):
     is therefore *not* ``fit(X).transform(X)`` (which would hand each row its own label): it
     gives each row the features computed from the rows of ``X`` strictly earlier than it, by
     ``time_column`` — the point-in-time values a model would have seen when that row was live —
-    and leaves the estimator fitted on all of ``X`` for later rows. scikit-learn's
+    and leaves the estimator fitted on all of ``X`` for later rows. That holds for the overall
+    rate the counts are shrunk toward, too: a row's prior is the click rate of the rows before it
+    (0.5, knowing nothing, for rows at the very first moment of ``X``), so appending later rows
+    to ``X`` never changes an earlier row's features. scikit-learn's
     ``TargetEncoder`` makes the same distinction, with cross-fitting instead of time.
 
     Introduced in chapter 1 ("When to Use Machine Learning"); ``fit_transform`` in chapter 5.
@@ -107,6 +110,11 @@ class HistoryFeatures(TransformerMixin, BaseEstimator):
                               "time": X[self.time_column].to_numpy(),
                               "clicked": X["clicked"].astype(bool).to_numpy().astype(np.int64)})
         frame = frame.sort_values("time", kind="stable")  # the index keeps each row's position in X
+        # The overall click rate of the rows strictly before each moment.
+        seen = pd.Series(np.arange(len(frame)), index=frame.index).groupby(frame["time"], sort=False).transform("first")
+        clicks = (frame["clicked"].cumsum() - frame["clicked"]).groupby(frame["time"], sort=False).transform("first")
+        prior = np.where(seen.to_numpy() > 0, clicks.to_numpy() / np.maximum(seen.to_numpy(), 1), 0.5)
+        prior = pd.Series(prior, index=frame.index).sort_index().to_numpy()
         before = {}
         for name, key in (("user", ["user"]), ("item", ["item"]), ("user_category", ["user", "category"])):
             grouped = frame.groupby(key, sort=False)["clicked"]
@@ -116,12 +124,13 @@ class HistoryFeatures(TransformerMixin, BaseEstimator):
             before[name] = counts.sort_index()
         return self._features(before["user"]["seen"].to_numpy(), before["user"]["clicks"].to_numpy(),
                               before["item"]["seen"].to_numpy(), before["item"]["clicks"].to_numpy(),
-                              before["user_category"]["clicks"].to_numpy())
+                              before["user_category"]["clicks"].to_numpy(), prior=prior)
 
-    def _features(self, user_seen, user_clicks, item_seen, item_clicks, user_category_clicks) -> pd.DataFrame:
+    def _features(self, user_seen, user_clicks, item_seen, item_clicks, user_category_clicks, prior=None) -> pd.DataFrame:
+        prior = self.prior_ if prior is None else prior
         return pd.DataFrame({
-            "user_ctr": (user_clicks + self.user_prior * self.prior_) / (user_seen + self.user_prior),
-            "item_ctr": (item_clicks + self.item_prior * self.prior_) / (item_seen + self.item_prior),
+            "user_ctr": (user_clicks + self.user_prior * prior) / (user_seen + self.user_prior),
+            "item_ctr": (item_clicks + self.item_prior * prior) / (item_seen + self.item_prior),
             "taste_share": (user_category_clicks + 0.1) / (user_clicks + 1.0),
         })
 
