@@ -5,6 +5,12 @@ query over stored tables (DuckDB); the stream path is a processor that reads eve
 event log one at a time and keeps a window of recent clicks per user. Both compute, for every
 impression shown at time ``t``, the number of that user's clicks in ``[t - window, t)``, and
 they must agree exactly. Chapter 7 comes back to unifying the two pipelines.
+
+Delivery is at least once (chapter 3's log, the ``DuplicateEvents`` scenario), so an event may
+arrive twice. Both paths count each click once, by its id (the impression it answers), and give
+one value per impression id: the batch query deduplicates its inputs, the stream processor
+ignores a click it already holds, and its results are keyed by impression id (an idempotent
+sink: a repeated impression gives the same value again and is kept once).
 """
 from __future__ import annotations
 
@@ -69,7 +75,8 @@ class ClicksInWindow:
 
     Feed it events in the order they happened for each user (the order of a partition keyed
     by user); events of different users may interleave in any way. State is one short queue of
-    click times per user, trimmed as time moves on.
+    click times (and click ids) per user, trimmed as time moves on. A click delivered twice is
+    counted once; an impression delivered twice is answered twice, with the same value.
 
     Introduced in chapter 3 ("Batch Processing Versus Stream Processing").
     """
@@ -77,6 +84,7 @@ class ClicksInWindow:
     def __init__(self, window="1h"):
         self.window_ms = _window_ms(window)
         self._clicks: dict[int, deque] = defaultdict(deque)
+        self._click_ids: dict[int, deque] = defaultdict(deque)
         self.processed = 0
 
     def process(self, event: dict) -> tuple[int, int] | None:
@@ -87,7 +95,7 @@ class ClicksInWindow:
 
     def process_many(self, events: Iterable[dict], out: list) -> None:
         """Consume events in order, appending ``(impression_id, clicks in window)`` to ``out``."""
-        clicks, window, to_ms = self._clicks, self.window_ms, _iso_to_ms
+        clicks, click_ids, window, to_ms = self._clicks, self._click_ids, self.window_ms, _iso_to_ms
         n = 0
         for event in events:
             n += 1
@@ -95,11 +103,18 @@ class ClicksInWindow:
             if kind != "click" and kind != "impression":
                 continue
             t = to_ms(event["ts"])
-            q = clicks[event["user_id"]]
-            while q and q[0] < t - window:
-                q.popleft()
+            user = event["user_id"]
+            q = clicks[user]
+            if q and q[0] < t - window:
+                ids = click_ids[user]
+                while q and q[0] < t - window:
+                    q.popleft()
+                    ids.popleft()
             if kind == "click":
-                q.append(t)
+                ids = click_ids[user]
+                if event["impression_id"] not in ids:  # a repeated delivery of a click it holds
+                    q.append(t)
+                    ids.append(event["impression_id"])
             else:
                 # The window is [t - window, t): clicks stamped exactly t do not count, even if
                 # they arrived first.
@@ -144,6 +159,7 @@ def clicks_in_window_stream(events: EventLog, topic: str = "events", group: str 
     seconds = time.perf_counter() - start
     frame = pd.DataFrame(np.asarray(results, dtype=np.int64).reshape(-1, 2),
                          columns=["impression_id", "clicks_last_window"])
+    frame = frame.drop_duplicates("impression_id", keep="first")  # keyed by impression: at-least-once in, once out
     stats = {"events": processor.processed, "seconds": seconds,
              "events_per_s": processor.processed / seconds if seconds else float("nan")}
     return frame.sort_values("impression_id", ignore_index=True), stats
@@ -151,8 +167,8 @@ def clicks_in_window_stream(events: EventLog, topic: str = "events", group: str 
 
 _BATCH_SQL = """
 SELECT i.impression_id, count(c.clicked_ms) AS clicks_last_window
-FROM (SELECT impression_id, user_id, epoch_ms(shown_at::TIMESTAMP) AS shown_ms FROM impressions_in) AS i
-LEFT JOIN (SELECT user_id, epoch_ms(clicked_at::TIMESTAMP) AS clicked_ms FROM clicks_in) AS c
+FROM (SELECT DISTINCT impression_id, user_id, epoch_ms(shown_at::TIMESTAMP) AS shown_ms FROM impressions_in) AS i
+LEFT JOIN (SELECT DISTINCT impression_id, user_id, epoch_ms(clicked_at::TIMESTAMP) AS clicked_ms FROM clicks_in) AS c
   ON c.user_id = i.user_id AND c.clicked_ms >= i.shown_ms - $window_ms AND c.clicked_ms < i.shown_ms
 GROUP BY i.impression_id
 ORDER BY i.impression_id
