@@ -76,7 +76,7 @@ def test_constraints_reject_bad_rows(store):
 
 
 def test_queries_are_read_only_and_parameterised(store):
-    with pytest.raises(StoreError, match="SELECT statements only"):
+    with pytest.raises(StoreError, match="read-only"):
         store.query("DELETE FROM orders")
     hostile = "0 OR 1=1; DROP TABLE orders"
     assert store.query("SELECT COUNT(*) AS n FROM users WHERE region = ?", (hostile,)).iloc[0, 0] == 0
@@ -118,3 +118,86 @@ def test_warehouse_views_answer_sql(world_and_log, tmp_path):
     assert ctr == pytest.approx(len(log.clicks) / len(log.impressions))
     with pytest.raises(FileNotFoundError, match="no warehouse tables"):
         warehouse(tmp_path / "empty")
+
+
+@pytest.fixture
+def fresh_store():
+    world = World(seed=719, n_users=300, n_items=120, n_sellers=20)
+    with MarketplaceStore.from_world(world, world.run(days=2)) as s:
+        yield s
+
+
+def _snapshot(store):
+    return {t: store.count(t) for t in ("sellers", "users", "categories", "items", "orders")}
+
+
+@pytest.mark.parametrize("sql", [
+    "WITH x AS (SELECT 1) DELETE FROM orders",
+    "WITH x AS (SELECT 1) UPDATE items SET price = 1",
+    "WITH x AS (SELECT 1) INSERT INTO categories VALUES (99, 'x')",
+    "SELECT 1; DELETE FROM orders",
+    "DELETE FROM orders",
+    "PRAGMA foreign_keys = OFF",
+    "PRAGMA table_info(items)",
+    "ATTACH DATABASE ':memory:' AS other",
+    "DROP TABLE orders",
+    "CREATE TABLE t (x)",
+    "  -- a comment first\n DELETE FROM orders",
+    "REPLACE INTO categories VALUES (0, 'books')",
+])
+def test_query_is_read_only_for_real(fresh_store, sql):
+    """query() used to check only that the text started with SELECT or WITH, so a write hidden
+    in a CTE ran and committed before the error."""
+    before = _snapshot(fresh_store)
+    with pytest.raises(StoreError):
+        fresh_store.query(sql)
+    assert _snapshot(fresh_store) == before
+    assert fresh_store.db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    # and the store still works, reads and writes alike
+    assert fresh_store.query("SELECT COUNT(*) AS n FROM orders")["n"].iloc[0] == before["orders"]
+    item = fresh_store.add_listing(0, "a lamp", "home", 12.5)
+    assert fresh_store.item(item)["title"] == "a lamp"
+
+
+def test_read_only_queries_still_run(fresh_store):
+    recursive = fresh_store.query("WITH RECURSIVE n(k) AS (SELECT 1 UNION ALL SELECT k + 1 FROM n WHERE k < 5) "
+                                  "SELECT SUM(k) AS s FROM n")
+    assert recursive["s"].iloc[0] == 15
+    assert len(fresh_store.query("SELECT json_object('a', 1) AS j")) == 1
+    assert len(fresh_store.user_documents([])) == 0
+    with pytest.raises(StoreError, match="no such table"):
+        fresh_store.query("SELECT * FROM nothing_here")
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda s: s.add_listing(0, "lamp", "home", float("inf")), ValueError, "price must be a finite number"),
+    (lambda s: s.add_listing(0, "lamp", "home", float("nan")), ValueError, "price must be a finite number"),
+    (lambda s: s.add_listing(0, "lamp", "home", -3), StoreError, "CHECK constraint"),
+    (lambda s: s.add_listing(0, "lamp", "home", "12"), TypeError, "price must be a number"),
+    (lambda s: s.add_listing(0, "", "home", 12.0), ValueError, "title must be a non-empty string"),
+    (lambda s: s.add_listing(0, None, "home", 12.0), ValueError, "title must be a non-empty string"),
+    (lambda s: s.add_listing(0, "lamp", "home", 12.0, brand=""), ValueError, "brand must be a non-empty string"),
+    (lambda s: s.add_listing(0, "lamp", "home", 12.0, stock=-1), StoreError, "CHECK constraint"),
+    (lambda s: s.add_listing(0, "lamp", "home", 12.0, stock=1.5), TypeError, "stock must be an integer"),
+    (lambda s: s.add_listing(-1, "lamp", "home", 12.0), ValueError, "seller_id must be >= 0"),
+    (lambda s: s.add_listing(2**64, "lamp", "home", 12.0), ValueError, "seller_id must be <="),
+    (lambda s: s.add_listing(True, "lamp", "home", 12.0), TypeError, "seller_id must be an integer"),
+    (lambda s: s.add_listing(10**6, "lamp", "home", 12.0), StoreError, "rejected by the database"),
+    (lambda s: s.add_listing(0, "lamp", ["home"], 12.0), StoreError, "unknown category"),
+    (lambda s: s.add_listing(0, "lamp", "home", 12.0, at=12345), TypeError, "at must be a date or time"),
+    (lambda s: s.add_listing(0, "lamp", "home", 12.0, at="not a date"), ValueError, "at is not a date"),
+    (lambda s: s.place_order(0, 0, at=None), TypeError, "at must be a date or time"),
+    (lambda s: s.place_order("0", 0, at="2026-03-04"), TypeError, "user_id must be an integer"),
+    (lambda s: s.place_order(0, 2.0, at="2026-03-04"), TypeError, "item_id must be an integer"),
+    (lambda s: s.orders_of(-5), ValueError, "user_id must be >= 0"),
+    (lambda s: s.item("3"), TypeError, "item_id must be an integer"),
+    (lambda s: s.user_documents("12"), TypeError, "user_ids must be a list"),
+    (lambda s: s.count(["items"]), StoreError, "unknown table"),
+    (lambda s: s.query(b"SELECT 1"), TypeError, "sql must be a string"),
+    (lambda s: s.query("SELECT ?", 5), TypeError, "params must be"),
+])
+def test_bad_calls_are_named_and_change_nothing(fresh_store, call, error, message):
+    before = _snapshot(fresh_store)
+    with pytest.raises(error, match=message):
+        call(fresh_store)
+    assert _snapshot(fresh_store) == before

@@ -14,6 +14,7 @@ Every query takes its values as parameters; no name or value a caller passes bec
 """
 from __future__ import annotations
 
+import numbers
 import sqlite3
 from pathlib import Path
 
@@ -22,6 +23,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
+from dmls._validation import check_int, check_number, check_timestamp
 from dmls.world import CATEGORY_NAMES, Log, World
 
 SCHEMA = """
@@ -69,6 +71,21 @@ class StoreError(Exception):
 
     Introduced in chapter 3 ("Transactional and Analytical Processing").
     """
+
+
+# What a read-only query may do: read tables, call functions, run SELECTs (recursive CTEs too).
+_READ_ONLY_ACTIONS = {sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_FUNCTION, sqlite3.SQLITE_RECURSIVE}
+_ACTION_NAMES = {getattr(sqlite3, "SQLITE_" + n): n for n in (
+    "INSERT", "UPDATE", "DELETE", "PRAGMA", "ATTACH", "DETACH", "TRANSACTION", "SAVEPOINT", "ALTER_TABLE",
+    "REINDEX", "ANALYZE", "CREATE_TABLE", "CREATE_INDEX", "CREATE_VIEW", "CREATE_TRIGGER", "CREATE_TEMP_TABLE",
+    "CREATE_TEMP_INDEX", "CREATE_TEMP_VIEW", "CREATE_TEMP_TRIGGER", "CREATE_VTABLE", "DROP_TABLE", "DROP_INDEX",
+    "DROP_VIEW", "DROP_TRIGGER", "DROP_TEMP_TABLE", "DROP_TEMP_INDEX", "DROP_TEMP_VIEW", "DROP_TEMP_TRIGGER",
+    "DROP_VTABLE") if hasattr(sqlite3, "SQLITE_" + n)}
+
+
+def _id(name: str, value) -> int:
+    """An id: a non-negative integer SQLite can store (64-bit)."""
+    return check_int(name, value, 0, 2**63 - 1)
 
 
 def _iso(values: pd.Series) -> list[str]:
@@ -130,16 +147,49 @@ class MarketplaceStore:
         return _Transaction(self.db)
 
     def query(self, sql: str, params: tuple | dict = ()) -> pd.DataFrame:
-        """Run a read-only query (values go in ``params``, as ``?`` or ``:name``)."""
-        if not sql.lstrip().upper().startswith(("SELECT", "WITH")):
-            raise StoreError("query() runs SELECT statements only; use the store's methods to change data")
-        cursor = self.db.execute(sql, params)
-        return pd.DataFrame(cursor.fetchall(), columns=[c[0] for c in cursor.description])
+        """Run one read-only query (values go in ``params``, as ``?`` or ``:name``).
+
+        Read-only is enforced by SQLite itself: while the query is prepared an authorizer
+        allows only reading tables and calling functions, so a write hidden anywhere (in a
+        CTE, a second statement, a PRAGMA, an ATTACH) is refused before anything runs.
+
+        Raises
+        ------
+        StoreError
+            For anything but one statement that only reads, or SQL that SQLite rejects.
+        """
+        if not isinstance(sql, str):
+            raise TypeError(f"sql must be a string, got {type(sql).__name__}")
+        if not isinstance(params, (tuple, list, dict)):
+            raise TypeError(f"params must be a tuple, list or dict, got {type(params).__name__}")
+        refused: list[str] = []
+
+        def authorize(action, arg1, arg2, db_name, trigger):
+            if action in _READ_ONLY_ACTIONS:
+                return sqlite3.SQLITE_OK
+            refused.append(_ACTION_NAMES.get(action, str(action)) + (f" {arg1}" if arg1 else ""))
+            return sqlite3.SQLITE_DENY
+
+        self.db.set_authorizer(authorize)
+        try:
+            cursor = self.db.execute(sql, params)
+            rows = cursor.fetchall()
+        except sqlite3.ProgrammingError as exc:  # e.g. several statements at once
+            raise StoreError(f"query() runs one read-only statement: {exc}") from exc
+        except sqlite3.DatabaseError as exc:
+            if refused:
+                raise StoreError(f"query() is read-only; refused: {', '.join(refused)}") from exc
+            raise StoreError(f"query failed: {exc}") from exc
+        finally:
+            self.db.set_authorizer(None)
+        if cursor.description is None:
+            raise StoreError("query() runs statements that return rows (SELECT or WITH ... SELECT)")
+        return pd.DataFrame(rows, columns=[c[0] for c in cursor.description])
 
     def count(self, table: str) -> int:
         """Rows in one of the store's tables (the name is checked against the schema, not pasted in)."""
         tables = {"sellers", "users", "categories", "items", "orders"}
-        if table not in tables:
+        if not isinstance(table, str) or table not in tables:
             raise StoreError(f"unknown table {table!r}; tables: {sorted(tables)}")
         return self.db.execute({t: f"SELECT COUNT(*) FROM {t}" for t in tables}[table]).fetchone()[0]
 
@@ -149,7 +199,8 @@ class MarketplaceStore:
         Raises :class:`StoreError` (and changes nothing) for an unknown user or item or an item
         out of stock.
         """
-        at = pd.Timestamp(at).strftime("%Y-%m-%dT%H:%M:%S.%f")[:23]
+        user_id, item_id = _id("user_id", user_id), _id("item_id", item_id)
+        at = check_timestamp("at", at).strftime("%Y-%m-%dT%H:%M:%S.%f")[:23]
         with self.transaction():
             row = self.db.execute("SELECT price, stock FROM items WHERE item_id = ?", (int(item_id),)).fetchone()
             if row is None:
@@ -166,10 +217,27 @@ class MarketplaceStore:
 
     def add_listing(self, seller_id: int, title: str, category: str, price: float, brand: str = "unbranded",
                     stock: int = 1, at: str | pd.Timestamp | None = None) -> int:
-        """Insert a validated listing; returns its new item id."""
-        if category not in CATEGORY_NAMES:
-            raise StoreError(f"unknown category {category!r}")
-        at = pd.Timestamp.now("UTC").tz_localize(None) if at is None else pd.Timestamp(at)
+        """Insert a validated listing; returns its new item id.
+
+        Raises
+        ------
+        TypeError, ValueError
+            For an argument of the wrong type or out of range (named in the message).
+        StoreError
+            For an unknown category or seller; nothing is written.
+        """
+        seller_id = _id("seller_id", seller_id)
+        for name, value in (("title", title), ("brand", brand)):
+            if not isinstance(value, str) or not value.strip():
+                raise ValueError(f"{name} must be a non-empty string, got {value!r}")
+            if "\x00" in value:
+                raise ValueError(f"{name} must not contain NUL characters")
+        if not isinstance(category, str) or category not in CATEGORY_NAMES:
+            raise StoreError(f"unknown category {category!r}; categories: {list(CATEGORY_NAMES)}")
+        # Finite here; positive is the database's own CHECK constraint (chapter 3 shows it at work).
+        price = check_number("price", price)
+        stock = check_int("stock", stock, -(2**63), 2**63 - 1)
+        at = pd.Timestamp.now("UTC").tz_localize(None) if at is None else check_timestamp("at", at)
         try:
             with self.transaction():
                 cursor = self.db.execute(
@@ -183,6 +251,7 @@ class MarketplaceStore:
 
     def orders_of(self, user_id: int) -> pd.DataFrame:
         """A user's orders with item titles and categories (a three-table join)."""
+        user_id = _id("user_id", user_id)
         return self.query(
             "SELECT o.order_id, o.ordered_at, i.title, c.name AS category, o.amount "
             "FROM orders o JOIN items i ON i.item_id = o.item_id JOIN categories c ON c.category_id = i.category_id "
@@ -190,6 +259,7 @@ class MarketplaceStore:
 
     def item(self, item_id: int) -> dict | None:
         """One item as a dict, or None."""
+        item_id = _id("item_id", item_id)
         frame = self.query(
             "SELECT i.item_id, i.seller_id, c.name AS category, i.brand, i.title, i.price, i.stock, i.listed_at "
             "FROM items i JOIN categories c ON c.category_id = i.category_id WHERE i.item_id = ?", (int(item_id),))
@@ -211,7 +281,11 @@ class MarketplaceStore:
         """
         if user_ids is None:
             return self.query(sql + " ORDER BY u.user_id")
-        ids = [int(i) for i in user_ids]
+        if isinstance(user_ids, (str, bytes, numbers.Number)):
+            raise TypeError(f"user_ids must be a list of ids, got {type(user_ids).__name__}")
+        ids = [_id("user_ids[]", i) for i in user_ids]
+        if not ids:
+            return self.query(sql + " WHERE 0")
         return self.query(sql + f" WHERE u.user_id IN ({', '.join('?' * len(ids))}) ORDER BY u.user_id", tuple(ids))
 
 
