@@ -212,8 +212,8 @@ def test_labeled_impressions_window(two_week_log):
 
 # ----------------------------------------------------------------------------- bad input
 @pytest.mark.parametrize("kwargs, message", [
-    (dict(n_users=0), "n_users must be a positive integer"),
-    (dict(n_items=2.5), "n_items must be a positive integer"),
+    (dict(n_users=0), "n_users must be an integer from 1"),
+    (dict(n_items=2.5), "n_items must be an integer from 1"),
     (dict(slate_size=12, n_candidates=10), "n_candidates .* at least slate_size"),
     (dict(n_items=10, n_candidates=30), "n_items .* at least n_candidates"),
     (dict(sessions_per_user_day=-1.0), "sessions_per_user_day"),

@@ -6,6 +6,7 @@ from a :class:`~dmls.world.World` built from a :class:`WorldConfig`.
 from __future__ import annotations
 
 import dataclasses
+import numbers
 from dataclasses import dataclass, field
 from typing import Mapping
 
@@ -37,6 +38,18 @@ def _default_device_offset() -> dict[str, float]:
 def _default_position_decay() -> dict[str, float]:
     # Examination probability at 1-based position k is k ** -decay: small screens decay faster.
     return {"mobile": 1.0, "desktop": 0.6, "tablet": 0.8}
+
+
+def _check_finite(name: str, value) -> None:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__} {value!r}")
+    if not np.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+
+
+#: Upper bounds that keep every count and id inside int64 arithmetic with room to spare.
+MAX_ENTITIES = 100_000_000
+MAX_RATE = 1_000.0
 
 
 @dataclass(frozen=True)
@@ -77,6 +90,15 @@ class Behaviour:
     return_delay_sigma: float = 0.45
 
     def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, Mapping):
+                for key, v in value.items():
+                    _check_finite(f"Behaviour.{f.name}[{key!r}]", v)
+            elif f.name in ("region_offset", "price_sensitivity", "device_offset", "position_decay"):
+                raise TypeError(f"Behaviour.{f.name} must be a mapping (a dict), got {type(value).__name__}")
+            else:
+                _check_finite(f"Behaviour.{f.name}", value)
         for name in ("region_offset", "price_sensitivity"):
             missing = set(ALL_REGIONS) - set(getattr(self, name))
             if missing:
@@ -136,8 +158,8 @@ class WorldConfig:
     def __post_init__(self) -> None:
         for name in ("n_users", "n_items", "n_sellers", "slate_size", "n_candidates", "taste_dim"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"WorldConfig.{name} must be a positive integer, got {value!r}")
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 1 <= value <= MAX_ENTITIES:
+                raise ValueError(f"WorldConfig.{name} must be an integer from 1 to {MAX_ENTITIES:,}, got {value!r}")
         if self.n_candidates < self.slate_size:
             raise ValueError(
                 f"WorldConfig.n_candidates ({self.n_candidates}) must be at least slate_size ({self.slate_size})"
@@ -148,16 +170,16 @@ class WorldConfig:
             )
         for name in ("sessions_per_user_day", "user_growth_per_day", "item_growth_per_day"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)) or not np.isfinite(value) or value < 0:
-                raise ValueError(f"WorldConfig.{name} must be a finite number >= 0, got {value!r}")
+            if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)) or not np.isfinite(value) \
+                    or not 0 <= value <= MAX_RATE:
+                raise ValueError(f"WorldConfig.{name} must be a number from 0 to {MAX_RATE:g}, got {value!r}")
         if not isinstance(self.behaviour, Behaviour):
             raise TypeError(f"WorldConfig.behaviour must be a Behaviour, got {type(self.behaviour).__name__}")
-        try:
-            start = pd.Timestamp(self.start)
-        except (ValueError, TypeError) as exc:
-            raise ValueError(f"WorldConfig.start is not a date: {self.start!r}") from exc
-        if start.tzinfo is not None:
-            start = start.tz_convert("UTC").tz_localize(None)
+        from dmls._validation import check_timestamp
+
+        start = check_timestamp("WorldConfig.start", self.start)
+        if not pd.Timestamp("1900-01-01") <= start <= pd.Timestamp("2200-01-01"):
+            raise ValueError(f"WorldConfig.start must be between 1900 and 2200, got {start}")
         if start != start.normalize():
             raise ValueError(f"WorldConfig.start must be a midnight, got {start}")
         object.__setattr__(self, "start", start)

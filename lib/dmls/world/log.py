@@ -128,7 +128,14 @@ class Log:
         out = imp.assign(clicked=clicked.to_numpy())
         purchases = self.purchases.drop_duplicates("purchase_id")
         if purchase_window is not None:
-            window = pd.Timedelta(purchase_window)
+            if isinstance(purchase_window, (bool, int, float, np.number)):
+                raise TypeError(f"purchase_window must be a duration such as '2D' or a Timedelta, got {purchase_window!r}")
+            try:
+                window = pd.Timedelta(purchase_window)
+            except (ValueError, TypeError) as exc:
+                raise ValueError(f"purchase_window is not a duration: {purchase_window!r}") from exc
+            if window is pd.NaT or window < pd.Timedelta(0):
+                raise ValueError(f"purchase_window must be a duration >= 0, got {purchase_window!r}")
             clicks = self.clicks.drop_duplicates("impression_id").set_index("impression_id")["clicked_at"]
             delay = purchases["purchased_at"].to_numpy() - clicks.reindex(purchases["impression_id"]).to_numpy()
             purchases = purchases[delay <= window.to_timedelta64()]
@@ -145,6 +152,8 @@ class Log:
         columns of its table; missing values are None. Events that share a timestamp come in
         the order sessions, impressions, clicks, purchases, returns, then by id.
         """
+        if isinstance(tables, str):
+            raise TypeError(f"tables must be a list of table names, not one string ({tables!r}); e.g. [{tables!r}]")
         tables = list(tables)
         unknown = [t for t in tables if t not in _TYPE_ORDER]
         if unknown:

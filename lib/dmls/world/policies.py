@@ -190,7 +190,8 @@ class PopularityPolicy(ScoringPolicy):
 
     def __init__(self, temperature: float = 1.0, half_life_days: float | None = None):
         super().__init__(temperature)
-        if half_life_days is not None and not (isinstance(half_life_days, (int, float)) and half_life_days > 0):
+        if half_life_days is not None and not (isinstance(half_life_days, (int, float)) and not isinstance(half_life_days, bool)
+                                               and np.isfinite(half_life_days) and half_life_days > 0):
             raise ValueError(f"half_life_days must be a positive number or None, got {half_life_days!r}")
         self.half_life_days = half_life_days
         self.clicks_ = np.zeros(0)

@@ -67,11 +67,15 @@ class Scenario:
         if isinstance(onset, (int, float, np.number)):
             if not np.isfinite(onset):
                 raise ValueError(f"{type(self).__name__}.onset must be finite, got {onset!r}")
+            if abs(onset) > 100 * 365:
+                raise ValueError(f"{type(self).__name__}.onset must be within a century of the start, got {onset!r} days")
             return int(start.value // 1_000_000 + round(float(onset) * DAY_MS))
         try:
             ts = pd.Timestamp(onset)
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError, OverflowError) as exc:
             raise ValueError(f"{type(self).__name__}.onset is neither a date nor a number of days: {onset!r}") from exc
+        if ts is pd.NaT:
+            raise ValueError(f"{type(self).__name__}.onset is neither a date nor a number of days: {onset!r}")
         if ts.tzinfo is not None:
             ts = ts.tz_convert("UTC").tz_localize(None)
         return int(ts.value // 1_000_000)
@@ -174,6 +178,8 @@ class DeviceMixShift(Scenario):
     adoption: float = 0.6
 
     def __post_init__(self):
+        if not isinstance(self.mix, Mapping):
+            raise TypeError(f"DeviceMixShift.mix must be a mapping of device to probability, got {type(self.mix).__name__}")
         unknown = set(self.mix) - set(DEVICES)
         if unknown:
             raise ValueError(f"DeviceMixShift.mix names unknown devices {sorted(unknown)}; known: {list(DEVICES)}")
@@ -215,7 +221,10 @@ class SeasonalDemand(Scenario):
     def prepare(self, config, rng):
         if self.until is None:
             return np.iinfo(np.int64).max
-        end = Scenario(onset=self.until).onset_ms(config.start)
+        try:
+            end = Scenario(onset=self.until).onset_ms(config.start)
+        except ValueError as exc:
+            raise ValueError(f"SeasonalDemand.until {str(exc).split('onset ', 1)[-1]}") from exc
         if end <= self.onset_ms(config.start):
             raise ValueError("SeasonalDemand.until must come after its onset")
         return end
@@ -361,6 +370,9 @@ class MissingValues(Scenario):
             raise ValueError("MissingValues with mechanism 'MAR' needs depends_on: the observed column it depends on")
         if self.mechanism != "MAR" and self.depends_on is not None:
             raise ValueError(f"MissingValues.depends_on is only used with mechanism 'MAR', not {self.mechanism!r}")
+        if isinstance(self.strength, bool) or not isinstance(self.strength, (int, float, np.number)) \
+                or not np.isfinite(self.strength):
+            raise ValueError(f"MissingValues.strength must be a finite number, got {self.strength!r}")
         if self.depends_on == self.column:
             raise ValueError("MissingValues.depends_on must differ from column (that would be MNAR)")
         protected = {TIME_COLUMNS[self.table]} | {c for c in ("user_id", "item_id", "seller_id", "session_id", "impression_id", "purchase_id")}

@@ -14,6 +14,8 @@ import pandas as pd
 
 from . import catalog
 from .behaviour import CATEGORY_MEDIAN_PRICE, ResponseModel, sigmoid
+from dmls._validation import check_timestamp
+
 from .config import ALL_REGIONS, DEVICES, REGIONS, WorldConfig
 from .log import Log
 from .policies import Policy, PopularityPolicy, SlateContext, Slates
@@ -178,6 +180,8 @@ class World:
         if days == 0:
             raise ValueError("days must be positive")
         policy = self.default_policy if policy is None else policy
+        if not isinstance(record_candidates, (bool, np.bool_)):
+            raise TypeError(f"record_candidates must be True or False, got {record_candidates!r}")
         if not isinstance(policy, Policy):
             raise TypeError(f"policy must be a dmls.world.Policy, got {type(policy).__name__}")
         end = self._now_ms + days
@@ -448,17 +452,22 @@ class World:
         return codes.astype(np.int64)
 
     def _query_arrays(self, user_id, item_id, position, device, at):
-        user, item, position, device = np.broadcast_arrays(
-            np.asarray(user_id), np.asarray(item_id), np.asarray(position), np.asarray(device))
+        try:
+            user, item, position, device = np.broadcast_arrays(
+                np.asarray(user_id), np.asarray(item_id), np.asarray(position), np.asarray(device))
+        except ValueError as exc:
+            raise ValueError("user_id, item_id, position and device must broadcast to one shape; got shapes "
+                             f"{[np.shape(a) for a in (user_id, item_id, position, device)]}") from exc
         for name, arr, bound in (("user_id", user, len(self._user_signup)), ("item_id", item, len(self._item_listed))):
             if not np.issubdtype(arr.dtype, np.integer):
                 raise TypeError(f"{name} must be integers, got {arr.dtype}")
             if arr.size and (arr.min() < 0 or arr.max() >= bound):
                 raise ValueError(f"{name} out of range: ids run from 0 to {bound - 1}")
-        if not np.issubdtype(position.dtype, np.number) or (position.size and position.min() < 1):
-            raise ValueError("position must be numbers >= 1 (positions are 1-based)")
+        if position.dtype == bool or not np.issubdtype(position.dtype, np.number) or (position.size and (
+                not np.isfinite(position).all() or position.min() < 1 or (position != np.round(position)).any())):
+            raise ValueError("position must be whole numbers >= 1 (slots are 1-based)")
         dev = self._device_codes(device.ravel()).reshape(device.shape)
-        at_ms = self._now_ms if at is None else int(pd.Timestamp(at).value // 1_000_000)
+        at_ms = self._now_ms if at is None else int(check_timestamp("at", at).value // 1_000_000)
         return user, item, position, dev, np.full(user.shape, at_ms, dtype=np.int64)
 
     def _check_slates(self, policy: Policy, slates: Slates, candidates: np.ndarray) -> None:
