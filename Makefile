@@ -19,8 +19,14 @@ export OPENBLAS_NUM_THREADS ?= 2
 export MKL_NUM_THREADS ?= 2
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: help book test lab serve install vendor lock test-lib test-notebooks test-outline test-site \
-        execute bench clean site-committed
+.PHONY: help book test lab serve install vendor lock test-lib test-notebooks test-notebooks-portable test-outline \
+        test-site system-deps execute bench clean site-committed
+
+# Another CPU, emulated: generic BLAS and torch kernels instead of the ones this machine's CPU
+# allows. Checked outputs must hold under both (they are printed at a precision that does).
+PORTABLE_ENV := OPENBLAS_CORETYPE=Prescott MKL_CBWR=COMPATIBLE ATEN_CPU_CAPABILITY=default DMLS_NBVAL_LABEL=portable
+NBVAL := $(BIN)/python -m pytest --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg \
+    --nbval-cell-timeout=300 -p no:cacheprovider -n 2 --dist loadfile notebooks
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 18
@@ -66,16 +72,27 @@ execute: $(INSTALLED)  ## re-execute the notebooks in place, top to bottom in fr
 	$(BIN)/python tools/execute_notebooks.py notebooks/*.ipynb
 
 # ----------------------------------------------------------------------------- tests
-test: $(INSTALLED) $(VENDORED)  ## run every check: library, notebooks, outline, built site in a browser
-	$(MAKE) --no-print-directory test-lib test-notebooks site-committed
-	DMLS_SITE=$(COMMITTED_SITE) $(BIN)/python -m pytest tests/site
+test: $(INSTALLED) $(VENDORED) system-deps  ## run every check: library, notebooks (twice: this CPU and another), the built site in a browser
+	@start=$$(date +%s); t=$$start; lap() { now=$$(date +%s); times+=("$$1 $$((now - t)) s"); t=$$now; }; times=(); \
+	$(MAKE) --no-print-directory test-lib; lap "library tests"; \
+	$(MAKE) --no-print-directory test-notebooks; lap "notebooks"; \
+	$(MAKE) --no-print-directory test-notebooks-portable; lap "notebooks, other CPU"; \
+	$(MAKE) --no-print-directory site-committed; lap "site build"; \
+	DMLS_SITE=$(COMMITTED_SITE) $(BIN)/python -m pytest -p no:cacheprovider tests/site; lap "browser tests"; \
+	echo "== make test passed in $$(( $$(date +%s) - start )) s: $$(IFS=,; echo "$${times[*]}" | sed 's/,/, /g')"
+
+system-deps:  ## install Chromium and redis-server if missing (apt-get), or say what to install
+	@tools/system_deps.sh
 
 test-lib: $(INSTALLED)  ## unit, property and statistical tests of lib/, with coverage; outline, hygiene, pins
-	$(BIN)/python -m pytest tests --ignore=tests/site --cov=dmls --cov-report=term --cov-report=html:_build/coverage
+	$(BIN)/python -m pytest tests --ignore=tests/site -n 2 --dist loadfile -p no:cacheprovider \
+	    --cov=dmls --cov-report=term --cov-report=html:_build/coverage
 
 test-notebooks: $(INSTALLED)  ## run every notebook; compare the outputs marked NBVAL_CHECK_OUTPUT
-	$(BIN)/python -m pytest --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg \
-	    --nbval-cell-timeout=300 -p no:cacheprovider notebooks
+	$(NBVAL)
+
+test-notebooks-portable: $(INSTALLED)  ## the same, with generic BLAS and torch kernels (outputs must not depend on the CPU)
+	$(PORTABLE_ENV) $(NBVAL)
 
 test-site: $(INSTALLED)  ## open the built site in headless Chromium, offline
 	$(BIN)/python -m pytest tests/site
@@ -84,6 +101,7 @@ bench: $(INSTALLED)  ## run the benchmarks, print their figures, fail below thei
 	$(BIN)/python benchmarks/bench_world.py --check
 	$(BIN)/python benchmarks/bench_data.py --check
 	$(BIN)/python benchmarks/bench_distributed.py --check
+	$(BIN)/python benchmarks/bench_notebooks.py --check
 
 clean:  ## remove the built site and caches (keeps .venv)
 	rm -rf _build .pytest_cache .hypothesis

@@ -34,3 +34,17 @@ def test_distributed_benchmark_runs_and_reports(tmp_path, capsys):
     assert [r["workload"] for r in results] == ["logistic regression, batch 256", "MLP (256, 256), batch 4096"]
     assert all(r["samples_per_s_1"] > 0 and r["samples_per_s_2"] > 0 for r in results)
     assert all(r["max_weight_difference"] < 1e-4 for r in results)
+
+
+def test_notebook_benchmark_times_a_notebook(tmp_path, capsys):
+    """Run on a one-cell notebook of its own (the chapters are timed by make bench)."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = sum(range(1000))\nprint(x)")])
+    path = tmp_path / "tiny.ipynb"
+    nbformat.write(nb, path)
+    text, results = run("bench_notebooks.py", [str(path), "--check"], tmp_path, capsys)
+    assert "tiny.ipynb" in text and "reference workload" in text
+    [row] = results["notebooks"]
+    assert row["notebook"] == "tiny.ipynb" and 0 < row["seconds"] < 60
+    assert len(results["reference_s"]) == 2 and min(results["reference_s"]) > 0
