@@ -34,6 +34,8 @@ def check_number(name: str, value, *, minimum: float | None = None, maximum: flo
     """``value`` as a float, if it is a finite real number (not a bool) within the bounds.
 
     ``strict_minimum`` / ``strict_maximum`` exclude the bound itself.
+
+    Shared by every component (chapter 1 on).
     """
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a number, got {type(value).__name__} {value!r}")
@@ -48,13 +50,19 @@ def check_number(name: str, value, *, minimum: float | None = None, maximum: flo
 
 
 def check_fraction(name: str, value, *, allow_zero: bool = True, allow_one: bool = True) -> float:
-    """``value`` as a float in [0, 1] (ends included or not as asked)."""
+    """``value`` as a float in [0, 1] (ends included or not as asked).
+
+    Shared by every component (chapter 1 on).
+    """
     return check_number(name, value, minimum=0.0, maximum=1.0, strict_minimum=not allow_zero,
                         strict_maximum=not allow_one)
 
 
 def check_choice(name: str, value, choices: Iterable):
-    """``value`` itself, if it is one of ``choices`` (compared by equality, types included)."""
+    """``value`` itself, if it is one of ``choices`` (compared by equality, types included).
+
+    Shared by every component (chapter 1 on).
+    """
     choices = list(choices)
     if not any(type(value) is type(c) and value == c for c in choices):
         raise ValueError(f"{name} must be one of {choices}, got {value!r}")
@@ -66,6 +74,8 @@ def check_timestamp(name: str, value) -> pd.Timestamp:
 
     Bare numbers are refused: whether 12345 means seconds, milliseconds or nanoseconds cannot
     be guessed, and pandas would silently read it as nanoseconds after 1970.
+
+    Shared by every component (chapter 1 on).
     """
     if value is None or isinstance(value, (bool, numbers.Number)):
         raise TypeError(f"{name} must be a date or time (a string, datetime or Timestamp), got {value!r}")

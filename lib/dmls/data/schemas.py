@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dmls.world.config import DEVICES
 
-_ID = {"type": "integer", "minimum": 0}
+_ID = {"type": "integer", "minimum": 0, "maximum": 2**63 - 1}  # ids are 64-bit: no store can hold a larger one
 _TS = {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$"}
 _PROBABILITY = {"type": "number", "minimum": 0, "maximum": 1}
 _PRICE = {"type": ["number", "null"], "exclusiveMinimum": 0}

@@ -15,6 +15,8 @@ import time
 import uvicorn
 from fastapi import FastAPI, HTTPException
 
+from dmls._validation import check_int, check_number
+
 from .sources import ListingSubmission
 from .stores import MarketplaceStore, StoreError
 
@@ -22,8 +24,15 @@ from .stores import MarketplaceStore, StoreError
 def catalogue_app(store: MarketplaceStore) -> FastAPI:
     """An HTTP API over the store: read items and a user's orders, submit listings.
 
+    Raises
+    ------
+    TypeError
+        If ``store`` is not a :class:`~dmls.data.stores.MarketplaceStore`.
+
     Introduced in chapter 3 ("Data Passing Through Services").
     """
+    if not isinstance(store, MarketplaceStore):
+        raise TypeError(f"store must be a MarketplaceStore, got {type(store).__name__}")
     app = FastAPI(title="marketplace catalogue", version="1")
     lock = threading.Lock()  # one SQLite connection, used by the server's worker thread(s)
 
@@ -68,10 +77,25 @@ class serve:
     >>> with serve(app) as server:        # doctest: +SKIP
     ...     httpx.get(server.url + "/health")
 
+    ``port`` None (or 0) picks a free port; ``timeout_s`` bounds the wait for start and stop.
+
+    Raises
+    ------
+    TypeError
+        If ``app`` is not callable (an ASGI app), ``port`` not an integer or ``timeout_s`` not a
+        number.
+    ValueError
+        If ``port`` is outside 0 .. 65535 or ``timeout_s`` is not a positive, finite number.
+
     Introduced in chapter 3 ("Data Passing Through Services").
     """
 
     def __init__(self, app, port: int | None = None, timeout_s: float = 15.0):
+        if not callable(app):
+            raise TypeError(f"app must be an ASGI application (such as a FastAPI app), got {type(app).__name__}")
+        if port is not None:
+            check_int("port", port, minimum=0, maximum=65535)
+        check_number("timeout_s", timeout_s, minimum=0, strict_minimum=True)
         self.port = port or _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", access_log=False,

@@ -45,6 +45,30 @@ class ListingSubmission(BaseModel):
             raise ValueError("price must be a number, not text")
         return value
 
+    @field_validator("price", mode="before")
+    @classmethod
+    def _no_flag_prices(cls, value: Any) -> Any:
+        # True would otherwise be read as a price of $1.
+        if isinstance(value, (bool, np.bool_)):
+            raise ValueError("price must be a number, not a bool")
+        return value
+
+    @field_validator("seller_id", mode="before")
+    @classmethod
+    def _integer_seller_ids(cls, value: Any) -> Any:
+        # True, "5" and 5.0 would otherwise be read as sellers 1, 5 and 5; ids are stored in 64 bits.
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+            raise ValueError(f"seller_id must be an integer, not {type(value).__name__}")
+        if value > MAX_ID:
+            raise ValueError(f"seller_id must be at most {MAX_ID} (a 64-bit id), got {value}")
+        return value
+
+
+# Imported here rather than at the top, so that the lines of ListingSubmission shown in chapter 3 stay put.
+from dmls._validation import check_fraction, check_int  # noqa: E402
+
+MAX_ID = 2**63 - 1  # the largest id SQLite (and a 64-bit integer column anywhere) can store
+
 
 def validate_listings(records: Iterable[dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Check each submitted record against :class:`ListingSubmission`.
@@ -52,8 +76,15 @@ def validate_listings(records: Iterable[dict]) -> tuple[pd.DataFrame, pd.DataFra
     Returns ``(accepted, rejected)``: the valid listings as a table, and one row per problem
     found (record number, field, reason), so that nothing is dropped without a reason.
 
+    Raises
+    ------
+    TypeError
+        If ``records`` is not an iterable of records (a single dict or a string is not).
+
     Introduced in chapter 3 ("Data Sources").
     """
+    if isinstance(records, (str, bytes, dict)) or not isinstance(records, Iterable):
+        raise TypeError(f"records must be an iterable of dicts (one per listing), got {type(records).__name__}")
     accepted, problems = [], []
     for i, record in enumerate(records):
         if not isinstance(record, dict):
@@ -73,13 +104,20 @@ def validate_listings(records: Iterable[dict]) -> tuple[pd.DataFrame, pd.DataFra
 def listing_submissions(world: World, n: int = 1_000, error_rate: float = 0.15, seed: int = 0) -> list[dict]:
     """Listings as sellers would type them: mostly fine, some with the usual mistakes.
 
+    Raises
+    ------
+    TypeError
+        If ``world`` is not a :class:`dmls.world.World`, ``n`` or ``seed`` not an integer, or
+        ``error_rate`` not a number.
+    ValueError
+        If ``n`` or ``seed`` is negative, or ``error_rate`` is outside [0, 1].
+
     Introduced in chapter 3 ("Data Sources").
     """
-    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
-        raise ValueError(f"n must be a non-negative integer, got {n!r}")
-    if not 0 <= error_rate <= 1:
-        raise ValueError(f"error_rate must be between 0 and 1, got {error_rate!r}")
-    rng = np.random.default_rng(seed)
+    _check_world(world)
+    n = check_int("n", n, minimum=0)
+    check_fraction("error_rate", error_rate)
+    rng = np.random.default_rng(check_int("seed", seed, minimum=0))
     items = world.items.sample(n, replace=True, random_state=int(rng.integers(2**31)))
     records = []
     mistakes = ["price as text", "negative price", "missing title", "unknown category", "price in cents",
@@ -110,9 +148,20 @@ def listing_submissions(world: World, n: int = 1_000, error_rate: float = 0.15, 
 def service_logs(log: Log, seed: int = 0, error_rate: float = 0.002) -> list[str]:
     """Text lines a ranking service would write while serving the log's sessions.
 
+    Raises
+    ------
+    TypeError
+        If ``log`` is not a :class:`dmls.world.Log`, ``seed`` not an integer or ``error_rate``
+        not a number.
+    ValueError
+        If ``seed`` is negative or ``error_rate`` is outside [0, 1].
+
     Introduced in chapter 3 ("Data Sources"): a format made for people, not for analysis.
     """
-    rng = np.random.default_rng(seed)
+    if not isinstance(log, Log):
+        raise TypeError(f"log must be a dmls.world.Log (what World.run returns), got {type(log).__name__}")
+    check_fraction("error_rate", error_rate)
+    rng = np.random.default_rng(check_int("seed", seed, minimum=0))
     sessions = log.sessions
     latency = np.round(rng.lognormal(np.log(18), 0.5, size=len(sessions)), 1)
     failed = rng.random(len(sessions)) < error_rate
@@ -130,11 +179,19 @@ def partner_profiles(world: World, coverage: float = 0.4, seed: int = 0) -> pd.D
     """A third party's file about our users: hashed e-mail as the only key, age bands and
     interests that are partly wrong, and only for some of the users.
 
+    Raises
+    ------
+    TypeError
+        If ``world`` is not a :class:`dmls.world.World`, ``coverage`` not a number or ``seed``
+        not an integer.
+    ValueError
+        If ``coverage`` is outside (0, 1] or ``seed`` is negative.
+
     Introduced in chapter 3 ("Data Sources").
     """
-    if not 0 < coverage <= 1:
-        raise ValueError(f"coverage must be in (0, 1], got {coverage!r}")
-    rng = np.random.default_rng(seed)
+    _check_world(world)
+    check_fraction("coverage", coverage, allow_zero=False)
+    rng = np.random.default_rng(check_int("seed", seed, minimum=0))
     users = world.users
     covered = users[rng.random(len(users)) < coverage]
     noisy_age = covered["age"].to_numpy() + rng.normal(0, 6, size=len(covered))
@@ -152,6 +209,15 @@ def partner_profiles(world: World, coverage: float = 0.4, seed: int = 0) -> pd.D
 def hashed_email(user_id: int) -> str:
     """The key a partner would share: a hash of the user's (simulated) e-mail address.
 
+    Raises TypeError if ``user_id`` is not an integer (``"5"``, ``5.0`` and ``True`` are not
+    ids), ValueError if it is negative.
+
     Introduced in chapter 3 ("Data Sources").
     """
+    user_id = check_int("user_id", user_id, minimum=0)
     return hashlib.sha256(f"user{int(user_id)}@example.com".encode()).hexdigest()
+
+
+def _check_world(world) -> None:
+    if not isinstance(world, World):
+        raise TypeError(f"world must be a dmls.world.World, got {type(world).__name__}")

@@ -4,6 +4,8 @@ Introduced in chapter 6 ("Model Offline Evaluation").
 """
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 import pandas as pd
 
@@ -56,3 +58,55 @@ def labels_and_probabilities(y_true, y_prob, name: str = "y_prob") -> tuple[np.n
     """
     y = binary_labels(y_true)
     return y, probabilities(y_prob, len(y), name)
+
+
+def non_negative(name: str, value) -> float:
+    """``value`` as a float, if it is a finite real number (not a bool) of at least 0.
+
+    Shared by the evaluation functions of chapter 6 ("Model Offline Evaluation").
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number >= 0, got {type(value).__name__} {value!r}")
+    if not value >= 0:  # NaN too
+        raise ValueError(f"{name} must be >= 0, got {value!r}")
+    if not np.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    return float(value)
+
+
+def fraction(name: str, value, interval: str = "[0, 1]") -> float:
+    """``value`` as a float, if it is a real number (not a bool); the range is checked by the caller.
+
+    Shared by the evaluation functions of chapter 6 ("Model Offline Evaluation").
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number in {interval}, got {type(value).__name__} {value!r}")
+    return float(value)
+
+
+def column_of(X: pd.DataFrame, column, name: str = "column"):
+    """``column`` itself, if it names a column of ``X``.
+
+    Shared by the evaluation functions of chapter 6 ("Model Offline Evaluation").
+    """
+    try:
+        present = column in X.columns
+    except TypeError:
+        raise TypeError(f"{name} must be a column name, got {type(column).__name__} {column!r}") from None
+    if not present:
+        raise ValueError(f"X has no column {column!r}; it has {list(X.columns)}")
+    return column
+
+
+def random_state(value, name: str = "random_state"):
+    """``value`` itself, if numpy can seed a generator with it as intended: an int >= 0 or a Generator.
+
+    Shared by the evaluation functions of chapter 6 ("Model Offline Evaluation").
+    """
+    if isinstance(value, np.random.Generator):
+        return value
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an integer >= 0 or a numpy Generator, got {type(value).__name__} {value!r}")
+    if value < 0:
+        raise ValueError(f"{name} must be >= 0, got {value!r}")
+    return value

@@ -16,7 +16,7 @@ from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
 from sklearn.utils.multiclass import unique_labels
 from sklearn.utils.validation import check_is_fitted
 
-from ._checks import labels_and_probabilities
+from ._checks import column_of, labels_and_probabilities, non_negative
 
 
 class PopularityBaseline(ClassifierMixin, BaseEstimator):
@@ -32,8 +32,8 @@ class PopularityBaseline(ClassifierMixin, BaseEstimator):
     column : str
         The column of ``X`` to look up, e.g. ``"item_id"``.
     prior_strength : float
-        How many pseudo-observations at the base rate each value starts with; ``0`` gives the
-        raw rates.
+        How many pseudo-observations at the base rate each value starts with (finite, >= 0);
+        ``0`` gives the raw rates. Both parameters are checked by ``fit`` and ``predict_proba``.
 
     Attributes
     ----------
@@ -54,11 +54,11 @@ class PopularityBaseline(ClassifierMixin, BaseEstimator):
         self.prior_strength = prior_strength
 
     def _values(self, X) -> pd.Series:
+        # The parameters are checked where scikit-learn estimators check them: on use, not in __init__.
+        non_negative("prior_strength", self.prior_strength)
         if not isinstance(X, pd.DataFrame):
             raise TypeError(f"X must be a DataFrame, got {type(X).__name__}")
-        if self.column not in X.columns:
-            raise ValueError(f"X has no column {self.column!r}; it has {list(X.columns)}")
-        return X[self.column]
+        return X[column_of(X, self.column)]
 
     def fit(self, X: pd.DataFrame, y):
         """Learn the smoothed positive rate of each value of ``X[column]`` from binary labels ``y``."""

@@ -8,10 +8,13 @@ its second class and never change ``X`` itself.
 from __future__ import annotations
 
 import numbers
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+
+from ._checks import column_of, fraction, non_negative, random_state as check_random_state
 
 EXPECTATIONS = ("increase", "decrease")
 
@@ -41,13 +44,11 @@ def _check(model, X, column: str, tolerance: float, max_failure_rate: float) -> 
         raise TypeError(f"model must have a predict_proba method (a fitted classifier), got {type(model).__name__}")
     if not isinstance(X, pd.DataFrame):
         raise TypeError(f"X must be a DataFrame, got {type(X).__name__}")
-    if column not in X.columns:
-        raise ValueError(f"X has no column {column!r}; it has {list(X.columns)}")
+    column_of(X, column)
     if len(X) == 0:
         raise ValueError("X is empty: there are no rows to test")
-    if not tolerance >= 0:
-        raise ValueError(f"tolerance must be >= 0, got {tolerance!r}")
-    if not 0 <= max_failure_rate <= 1:
+    non_negative("tolerance", tolerance)
+    if not 0 <= fraction("max_failure_rate", max_failure_rate) <= 1:
         raise ValueError(f"max_failure_rate must be in [0, 1], got {max_failure_rate!r}")
     return X[column]
 
@@ -55,7 +56,10 @@ def _check(model, X, column: str, tolerance: float, max_failure_rate: float) -> 
 def _numeric(values: pd.Series, column: str) -> np.ndarray:
     if pd.api.types.is_bool_dtype(values.dtype) or not pd.api.types.is_numeric_dtype(values.dtype):
         raise TypeError(f"column {column!r} must be numeric to be shifted, it is {values.dtype}")
-    return values.to_numpy(dtype=float, na_value=np.nan)
+    out = values.to_numpy(dtype=float, na_value=np.nan)
+    if np.isinf(out).any():
+        raise ValueError(f"column {column!r} holds {int(np.isinf(out).sum())} infinite values, which cannot be shifted")
+    return out
 
 
 def _positive_proba(model, X: pd.DataFrame) -> np.ndarray:
@@ -63,6 +67,9 @@ def _positive_proba(model, X: pd.DataFrame) -> np.ndarray:
     if proba.ndim != 2 or proba.shape != (len(X), 2):
         raise ValueError(f"model.predict_proba must return shape ({len(X)}, 2) (a binary classifier), "
                          f"got {proba.shape}")
+    if proba.dtype.kind not in "biuf" or not ((proba >= 0) & (proba <= 1)).all():
+        raise ValueError("model.predict_proba must return probabilities in [0, 1]; it returned NaN or "
+                         "values outside [0, 1]")
     return proba[:, 1]
 
 
@@ -114,12 +121,22 @@ def perturbation_test(model, X: pd.DataFrame, column: str, noise: float, *, tole
     BehaviouralResult
         ``mean_change`` is the mean absolute change of the probability.
 
+    Raises
+    ------
+    TypeError
+        If ``model`` has no ``predict_proba``, ``X`` is not a DataFrame, ``column`` is not a
+        column name or not numeric, ``noise``, ``tolerance`` or ``max_failure_rate`` is not a
+        number, or ``random_state`` is neither an integer nor a Generator.
+    ValueError
+        If ``X`` is empty or lacks ``column``, the column holds infinite values, ``noise`` or
+        ``tolerance`` is negative or not finite, ``max_failure_rate`` is outside [0, 1],
+        ``random_state`` is negative, or the model does not return binary probabilities.
+
     Introduced in chapter 6 ("Evaluation Methods": perturbation tests).
     """
     values = _numeric(_check(model, X, column, tolerance, max_failure_rate), column)
-    if not noise >= 0:
-        raise ValueError(f"noise must be >= 0, got {noise!r}")
-    noisy = values + np.random.default_rng(random_state).normal(0.0, noise, len(values))
+    non_negative("noise", noise)
+    noisy = values + np.random.default_rng(check_random_state(random_state)).normal(0.0, noise, len(values))
     change = np.abs(_positive_proba(model, _with(X, column, noisy)) - _positive_proba(model, X))
     return _result(f"perturbation: {column}", change > tolerance, max_failure_rate, change.mean(),
                    f"moved by more than {tolerance} under noise of std {noise} on {column}")
@@ -146,12 +163,26 @@ def invariance_test(model, X: pd.DataFrame, column: str, values, *, tolerance: f
     BehaviouralResult
         ``mean_change`` is the mean over rows of the spread (max - min) of the probabilities.
 
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`perturbation_test`; also TypeError if ``values`` is a string or not a
+        sequence, and ValueError if it holds fewer than two distinct values.
+
     Introduced in chapter 6 ("Evaluation Methods": invariance tests).
     """
     _check(model, X, column, tolerance, max_failure_rate)
+    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+        raise TypeError(f"values must be a list of values to try, got {type(values).__name__} {values!r}")
     values = list(values)
     if len(values) < 2:
         raise ValueError(f"values must hold at least two values to compare, got {values!r}")
+    try:
+        distinct = len(set(values))
+    except TypeError:  # unhashable values: compared as given
+        distinct = len(values)
+    if distinct < 2:
+        raise ValueError(f"values must hold at least two distinct values to compare, got {values!r}")
     probs = np.array([_positive_proba(model, _set_to(X, column, value)) for value in values])
     spread = probs.max(axis=0) - probs.min(axis=0)
     return _result(f"invariance: {column}", spread > tolerance, max_failure_rate, spread.mean(),
@@ -178,12 +209,22 @@ def directional_test(model, X: pd.DataFrame, column: str, delta, *, expect: str 
     BehaviouralResult
         ``mean_change`` is the mean signed change of the probability.
 
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`perturbation_test`; also ValueError if ``expect`` is unknown, and TypeError or
+        ValueError if a numeric ``delta`` is complex, NaN or infinite.
+
     Introduced in chapter 6 ("Evaluation Methods": directional expectation tests).
     """
     current = _check(model, X, column, tolerance, max_failure_rate)
     if expect not in EXPECTATIONS:
         raise ValueError(f"expect must be one of {EXPECTATIONS}, got {expect!r}")
     if isinstance(delta, numbers.Number) and not isinstance(delta, (bool, np.bool_)):
+        if not isinstance(delta, numbers.Real):
+            raise TypeError(f"delta must be a real number (or a value to set), got {type(delta).__name__} {delta!r}")
+        if not np.isfinite(delta):
+            raise ValueError(f"delta must be finite, got {delta!r}")
         changed, how = _with(X, column, _numeric(current, column) + delta), f"{column} {delta:+g}"
     else:
         changed, how = _set_to(X, column, delta), f"{column} = {delta!r}"

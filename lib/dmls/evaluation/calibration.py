@@ -12,11 +12,14 @@ import pandas as pd
 from ._checks import labels_and_probabilities
 
 STRATEGIES = ("uniform", "quantile")
+MAX_BINS = 1_000_000  # far more bins than any sample can fill, and still a few megabytes of edges
 
 
 def _bin_ids(p: np.ndarray, n_bins: int, strategy: str) -> np.ndarray:
     if isinstance(n_bins, bool) or not isinstance(n_bins, (int, np.integer)) or n_bins < 1:
         raise ValueError(f"n_bins must be an integer >= 1, got {n_bins!r}")
+    if n_bins > MAX_BINS:
+        raise ValueError(f"n_bins must be at most {MAX_BINS:,}, got {n_bins!r}")
     if strategy not in STRATEGIES:
         raise ValueError(f"strategy must be one of {STRATEGIES}, got {strategy!r}")
     if strategy == "quantile":
@@ -49,6 +52,12 @@ def reliability_table(y_true, y_prob, n_bins: int = 10, strategy: str = "quantil
         ``mean predicted``, ``observed rate`` and ``gap`` (observed rate - mean predicted,
         positive where the model under-predicts).
 
+    Raises
+    ------
+    ValueError
+        If ``y_true`` is not 1-d binary labels, ``y_prob`` not one probability in [0, 1] per
+        label, ``n_bins`` not an integer from 1 to 1,000,000, or ``strategy`` unknown.
+
     Introduced in chapter 6 ("Evaluation Methods": model calibration).
     """
     y, p = labels_and_probabilities(y_true, y_prob)
@@ -79,6 +88,11 @@ def expected_calibration_error(y_true, y_prob, n_bins: int = 10, strategy: str =
     -------
     float
         In [0, 1].
+
+    Raises
+    ------
+    ValueError
+        As :func:`reliability_table`.
 
     Introduced in chapter 6 ("Evaluation Methods": model calibration).
     """

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ._checks import labels_and_probabilities, probabilities
+from ._checks import fraction, labels_and_probabilities, probabilities
 
 
 def _confidence(p: np.ndarray) -> np.ndarray:
@@ -35,9 +35,19 @@ def selective_prediction(y_true, y_prob, thresholds) -> pd.DataFrame:
         One row per threshold, in the order given: ``threshold``, ``coverage`` (share of rows
         kept), ``accuracy`` (on the rows kept; NaN if none is) and ``n kept``.
 
+    Raises
+    ------
+    TypeError
+        If ``thresholds`` is None or holds booleans.
+    ValueError
+        If ``y_true`` is not 1-d binary labels, ``y_prob`` not one probability in [0, 1] per
+        label, or ``thresholds`` is empty, not 1-d, or holds a value outside [0.5, 1].
+
     Introduced in chapter 6 ("Evaluation Methods": confidence measurement).
     """
     y, p = labels_and_probabilities(y_true, y_prob)
+    if thresholds is None or np.asarray(thresholds).dtype.kind == "b":
+        raise TypeError(f"thresholds must be numbers in [0.5, 1], got {thresholds!r}")
     try:
         thresholds = np.atleast_1d(np.asarray(thresholds, dtype=float))
     except (TypeError, ValueError):
@@ -73,10 +83,17 @@ def confidence_for_coverage(y_prob, coverage: float) -> float:
     float
         A confidence in [0.5, 1]: the ``ceil(coverage * n)``-th highest confidence.
 
+    Raises
+    ------
+    TypeError
+        If ``coverage`` is not a number.
+    ValueError
+        If ``y_prob`` is not 1-d probabilities in [0, 1], or ``coverage`` is outside (0, 1].
+
     Introduced in chapter 6 ("Evaluation Methods": confidence measurement).
     """
     p = probabilities(y_prob, None)
-    if not 0 < coverage <= 1:
+    if not 0 < fraction("coverage", coverage, "(0, 1]") <= 1:
         raise ValueError(f"coverage must be in (0, 1], got {coverage!r}")
     k = int(np.ceil(round(coverage * len(p), 9)))  # round first: 0.7 * 10 is 7.000000000000001
     return float(np.sort(_confidence(p))[::-1][k - 1])

@@ -27,6 +27,8 @@ def _slice_labels(slices, y_true, n: int, name: str | None) -> tuple[pd.Series, 
         raise ValueError(f"slices has {missing} missing labels; fill them (e.g. with 'unknown') first")
     if name is None:
         name = slices.name if isinstance(slices, pd.Series) and slices.name is not None else "slice"
+    elif not isinstance(name, str):
+        raise TypeError(f"name must be a string (the name of the index), got {type(name).__name__} {name!r}")
     return labels, name
 
 
@@ -76,6 +78,15 @@ def slice_report(y_true, y_prob, slices, min_size: int = 1, *, name: str | None 
         has one class), ``log loss`` and ``calibration`` (mean predicted / positive rate:
         above 1 the model over-predicts; NaN where the positive rate is 0).
 
+    Raises
+    ------
+    TypeError
+        If ``name`` is given and not a string.
+    ValueError
+        If ``y_true`` is not 1-d binary labels, ``y_prob`` not one probability in [0, 1] per
+        label, ``slices`` not one label per row (or it has missing labels or another index than
+        a ``y_true`` Series), or ``min_size`` not an integer >= 1.
+
     Introduced in chapter 6 ("Evaluation Methods": slice-based evaluation).
     """
     y = binary_labels(y_true)
@@ -120,12 +131,25 @@ def compare_on_slices(y_true, prob_a, prob_b, slices, metric: str = "ROC AUC", *
         model's name, ``"tie"``, or ``"n/a"`` where the metric is undefined (ROC AUC on a
         slice with one class).
 
+    Raises
+    ------
+    TypeError
+        If ``metric`` is not a string, ``names`` not a tuple or list of two strings, or ``name``
+        given and not a string.
+    ValueError
+        As :func:`slice_report`; also if ``metric`` is unknown, or ``names`` are equal or one of
+        ``"better"``, ``"tie"`` or ``"n/a"``.
+
     Introduced in chapter 6 ("Evaluation Methods": slice-based evaluation, Simpson's paradox).
     """
+    if not isinstance(metric, str):
+        raise TypeError(f"metric must be one of {list(METRICS)}, got {type(metric).__name__} {metric!r}")
     if metric not in METRICS:
         raise ValueError(f"metric must be one of {list(METRICS)}, got {metric!r}")
-    if len(names) != 2 or names[0] == names[1] or "tie" in names or "n/a" in names:
-        raise ValueError(f"names must be two different names (not 'tie' or 'n/a'), got {names!r}")
+    if not isinstance(names, (tuple, list)) or not all(isinstance(n, str) for n in names):
+        raise TypeError(f"names must be a tuple of two strings, got {type(names).__name__} {names!r}")
+    if len(names) != 2 or names[0] == names[1] or {"tie", "n/a", "better"} & set(names):
+        raise ValueError(f"names must be two different names (not 'tie', 'n/a' or 'better'), got {names!r}")
     y = binary_labels(y_true)
     p_a, p_b = probabilities(prob_a, len(y), "prob_a"), probabilities(prob_b, len(y), "prob_b")
     labels, name = _slice_labels(slices, y_true, len(y), name)

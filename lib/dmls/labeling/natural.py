@@ -6,6 +6,10 @@ right the label and the staler the data it trains on.
 """
 from __future__ import annotations
 
+import datetime
+import numbers
+from collections.abc import Iterable
+
 import numpy as np
 import pandas as pd
 
@@ -16,8 +20,14 @@ def label_delays(log: Log) -> pd.DataFrame:
     """How long each natural label took to arrive: click after impression, purchase after click,
     return after purchase (in hours).
 
+    Raises
+    ------
+    TypeError
+        If ``log`` is not a :class:`dmls.world.Log`.
+
     Introduced in chapter 4 ("Natural Labels").
     """
+    _check_log(log)
     shown = log.impressions.drop_duplicates("impression_id").set_index("impression_id")["shown_at"]
     clicks = log.clicks.drop_duplicates("impression_id").set_index("impression_id")["clicked_at"]
     buys = log.purchases.drop_duplicates("purchase_id")
@@ -42,9 +52,22 @@ def window_tradeoff(log: Log, windows) -> pd.DataFrame:
     ``log`` should extend well past the clicks considered so that late purchases are in it:
     only clicks made at least the longest window before the log's end are counted.
 
+    ``windows`` is a list of durations: Timedeltas, timedeltas or strings such as ``"6h"`` or
+    ``"2D"``. Bare numbers are refused, since pandas would read 3600 as 3600 nanoseconds.
+
+    Raises
+    ------
+    TypeError
+        If ``log`` is not a :class:`dmls.world.Log`, or ``windows`` is not a list of durations
+        (a single string or number, or a list holding numbers).
+    ValueError
+        If ``windows`` is empty, a window cannot be read as a duration or is not positive, or no
+        click is old enough for the longest window.
+
     Introduced in chapter 4 ("Natural Labels").
     """
-    windows = [pd.Timedelta(w) for w in windows]
+    _check_log(log)
+    windows = _durations(windows)
     if not windows or min(windows) <= pd.Timedelta(0):
         raise ValueError("windows must be positive durations")
     clicks = log.clicks.drop_duplicates("impression_id")
@@ -62,3 +85,26 @@ def window_tradeoff(log: Log, windows) -> pd.DataFrame:
         rows.append({"window": w, "purchases caught": caught / eventual if eventual else np.nan,
                      "'not bought' labels that are wrong": (eventual - caught) / negatives if negatives else np.nan})
     return pd.DataFrame(rows).set_index("window")
+
+
+def _check_log(log) -> None:
+    if not isinstance(log, Log):
+        raise TypeError(f"log must be a dmls.world.Log (what World.run returns), got {type(log).__name__}")
+
+
+def _durations(windows) -> list[pd.Timedelta]:
+    if isinstance(windows, (str, bytes, pd.Timedelta, datetime.timedelta)) or not isinstance(windows, Iterable):
+        raise TypeError(f"windows must be a list of durations such as ['6h', '2D'], got {windows!r}")
+    out = []
+    for w in windows:
+        if isinstance(w, numbers.Number) and not isinstance(w, np.timedelta64):  # bools are numbers too
+            raise TypeError(f"windows must hold durations such as '6h' or pd.Timedelta(hours=6), not the bare number "
+                            f"{w!r} (its unit cannot be guessed)")
+        try:
+            duration = pd.Timedelta(w)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"windows holds {w!r}, which is not a duration: {exc}") from None
+        if duration is pd.NaT:
+            raise ValueError(f"windows holds {w!r}, which is not a duration")
+        out.append(duration)
+    return out

@@ -16,6 +16,8 @@ from typing import Callable, Mapping
 import numpy as np
 import pandas as pd
 
+from dmls._validation import check_int, check_number
+
 ABSTAIN = -1
 
 
@@ -23,15 +25,40 @@ def apply_labeling_functions(lfs: Mapping[str, Callable[[pd.DataFrame], np.ndarr
                              n_classes: int) -> pd.DataFrame:
     """Run every LF over ``frame``: one column of votes per LF, ``ABSTAIN`` (-1) for no vote.
 
+    Parameters
+    ----------
+    lfs : dict
+        Name -> labeling function, called with ``frame`` and returning one vote per row.
+    frame : pandas.DataFrame
+    n_classes : int
+        Number of classes; a vote is ``ABSTAIN`` or a class from 0 to ``n_classes - 1``.
+
+    Raises
+    ------
+    TypeError
+        If ``lfs`` is not a dict of callables, ``frame`` not a DataFrame, ``n_classes`` not an
+        integer, or an LF returns booleans.
+    ValueError
+        If ``lfs`` is empty, ``n_classes`` < 1, or an LF returns a wrong shape or an unknown vote.
+
     Introduced in chapter 4 ("Handling the Lack of Labels").
     """
+    if not isinstance(lfs, Mapping):
+        raise TypeError(f"lfs must be a dict of name -> labeling function, got {type(lfs).__name__}")
     if not lfs:
         raise ValueError("no labeling functions given")
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(f"frame must be a DataFrame, got {type(frame).__name__}")
+    n_classes = check_int("n_classes", n_classes, minimum=1)
     out = {}
     for name, lf in lfs.items():
+        if not callable(lf):
+            raise TypeError(f"labeling function {name!r} must be callable, got {type(lf).__name__}")
         votes = np.asarray(lf(frame))
         if votes.shape != (len(frame),):
             raise ValueError(f"labeling function {name!r} returned shape {votes.shape}, expected ({len(frame)},)")
+        if votes.dtype.kind == "b":
+            raise TypeError(f"labeling function {name!r} returned booleans; votes must be {ABSTAIN} or a class")
         bad = ~np.isin(votes, np.arange(-1, n_classes))
         if bad.any():
             raise ValueError(f"labeling function {name!r} returned {sorted(set(votes[bad].tolist()))[:5]}; "
@@ -44,49 +71,13 @@ def _matrix(L, n_classes: int | None = None) -> np.ndarray:
     L = np.asarray(L)
     if L.ndim != 2 or L.shape[1] == 0:
         raise ValueError(f"the label matrix must be 2-d with one column per labeling function, got shape {L.shape}")
+    if L.shape[0] == 0:
+        raise ValueError("the label matrix L has no rows: there are no items")
     if not np.issubdtype(L.dtype, np.integer):
-        raise ValueError("the label matrix must hold integers (classes, and -1 for abstain)")
-    if n_classes is not None and ((L < ABSTAIN) | (L >= n_classes)).any():
-        raise ValueError(f"votes must be -1 or a class from 0 to {n_classes - 1}")
+        raise TypeError(f"the label matrix L must hold integers (classes, and -1 for abstain), got {L.dtype}")
+    if (L < ABSTAIN).any() or (n_classes is not None and (L >= n_classes).any()):
+        raise ValueError(f"L: votes must be -1 or a class from 0 to {'K - 1' if n_classes is None else n_classes - 1}")
     return L.astype(np.int64)
-
-
-def lf_summary(L: pd.DataFrame, y_true=None) -> pd.DataFrame:
-    """Per LF: coverage (share of items it votes on), overlaps (share where another LF also
-    votes), conflicts (share where another LF votes differently), and — given ground truth for
-    evaluation — its empirical accuracy where it votes.
-
-    Introduced in chapter 4 ("Handling the Lack of Labels").
-    """
-    names = list(L.columns) if isinstance(L, pd.DataFrame) else [f"lf{j}" for j in range(np.shape(L)[1])]
-    M = _matrix(L)
-    votes = M != ABSTAIN
-    rows = {}
-    for j, name in enumerate(names):
-        others = np.delete(M, j, axis=1)
-        other_votes = others != ABSTAIN
-        overlap = votes[:, j] & other_votes.any(axis=1)
-        conflict = votes[:, j] & (other_votes & (others != M[:, [j]])).any(axis=1)
-        row = {"coverage": votes[:, j].mean(), "overlaps": overlap.mean(), "conflicts": conflict.mean(),
-               "votes for": ", ".join(map(str, sorted(set(M[votes[:, j], j].tolist()))))}
-        if y_true is not None:
-            y = np.asarray(y_true)
-            row["accuracy"] = float((M[votes[:, j], j] == y[votes[:, j]]).mean()) if votes[:, j].any() else np.nan
-        rows[name] = row
-    return pd.DataFrame(rows).T
-
-
-def majority_vote(L, n_classes: int, seed: int = 0) -> np.ndarray:
-    """The most common vote per item (ties broken at random; ``ABSTAIN`` where nobody voted).
-
-    Introduced in chapter 4 ("Handling the Lack of Labels").
-    """
-    M = _matrix(L, n_classes)
-    counts = np.stack([(M == k).sum(axis=1) for k in range(n_classes)], axis=1).astype(float)
-    counts += np.random.default_rng(seed).random(counts.shape) * 1e-3  # random tie-breaking
-    out = counts.argmax(axis=1)
-    out[(M == ABSTAIN).all(axis=1)] = ABSTAIN
-    return out
 
 
 class LabelModel:
@@ -95,15 +86,24 @@ class LabelModel:
     Parameters
     ----------
     n_classes : int
+        At least 2; a vote is -1 (abstain) or a class from 0 to ``n_classes - 1``.
     max_iter : int
-        EM iterations at most.
+        EM iterations at most (at least 1).
     tol : float
-        Stop when no posterior probability moves by more than this.
+        Stop when no posterior probability moves by more than this (finite, >= 0).
     smoothing : float
         Pseudo-counts added to every confusion-table cell (keeps estimates off 0 and 1).
 
     Attributes (after ``fit``): ``class_prior_`` (K,), ``confusion_`` (LFs x K x K+1, the last
     column for abstaining), ``n_iter_``.
+
+    Raises
+    ------
+    TypeError
+        If ``max_iter`` is not an integer, ``tol`` or ``smoothing`` not a number, or ``L`` not ints.
+    ValueError
+        If ``n_classes`` is not an integer >= 2, ``max_iter`` < 1, ``tol`` or ``smoothing`` negative
+        or not finite; or (``fit``, ``predict``) ``L`` is empty or holds an unknown vote.
 
     Introduced in chapter 4 ("Handling the Lack of Labels").
     """
@@ -112,9 +112,9 @@ class LabelModel:
         if isinstance(n_classes, bool) or not isinstance(n_classes, (int, np.integer)) or n_classes < 2:
             raise ValueError(f"n_classes must be an integer >= 2, got {n_classes!r}")
         self.n_classes = int(n_classes)
-        self.max_iter = max_iter
-        self.tol = tol
-        self.smoothing = smoothing
+        self.max_iter = check_int("max_iter", max_iter, minimum=1)
+        self.tol = check_number("tol", tol, minimum=0)
+        self.smoothing = check_number("smoothing", smoothing, minimum=0)
 
     def _symbols(self, M: np.ndarray) -> np.ndarray:
         # Each LF's output as a symbol 0..K, abstaining being symbol K.
@@ -175,3 +175,51 @@ class LabelModel:
         right = np.einsum("k,mkk->m", self.class_prior_, self.confusion_[:, :, :K])
         votes = (self.class_prior_[None, :] * (1 - self.confusion_[:, :, K])).sum(axis=1)
         return right / votes
+
+
+def lf_summary(L: pd.DataFrame, y_true=None) -> pd.DataFrame:
+    """Per LF: coverage (share of items it votes on), overlaps (share where another LF also
+    votes), conflicts (share where another LF votes differently), and — given ground truth for
+    evaluation — its empirical accuracy where it votes.
+
+    Raises TypeError if ``L`` does not hold integers; ValueError if it is not 2-d with rows and
+    columns, holds votes below -1, or ``y_true`` has not one label per row.
+
+    Introduced in chapter 4 ("Handling the Lack of Labels").
+    """
+    M = _matrix(L)
+    names = list(L.columns) if isinstance(L, pd.DataFrame) else [f"lf{j}" for j in range(M.shape[1])]
+    if y_true is not None and np.shape(y_true) != (len(M),):
+        raise ValueError(f"y_true must have one label per row of L ({len(M)}), got shape {np.shape(y_true)}")
+    votes = M != ABSTAIN
+    rows = {}
+    for j, name in enumerate(names):
+        others = np.delete(M, j, axis=1)
+        other_votes = others != ABSTAIN
+        overlap = votes[:, j] & other_votes.any(axis=1)
+        conflict = votes[:, j] & (other_votes & (others != M[:, [j]])).any(axis=1)
+        row = {"coverage": votes[:, j].mean(), "overlaps": overlap.mean(), "conflicts": conflict.mean(),
+               "votes for": ", ".join(map(str, sorted(set(M[votes[:, j], j].tolist()))))}
+        if y_true is not None:
+            y = np.asarray(y_true)
+            row["accuracy"] = float((M[votes[:, j], j] == y[votes[:, j]]).mean()) if votes[:, j].any() else np.nan
+        rows[name] = row
+    return pd.DataFrame(rows).T
+
+
+def majority_vote(L, n_classes: int, seed: int = 0) -> np.ndarray:
+    """The most common vote per item (ties broken at random; ``ABSTAIN`` where nobody voted).
+
+    Raises TypeError if ``L`` does not hold integers, or ``n_classes`` or ``seed`` is not an
+    integer; ValueError if ``n_classes`` < 1, ``seed`` < 0, or ``L`` is not a 2-d matrix of votes.
+
+    Introduced in chapter 4 ("Handling the Lack of Labels").
+    """
+    n_classes = check_int("n_classes", n_classes, minimum=1)
+    seed = check_int("seed", seed, minimum=0)
+    M = _matrix(L, n_classes)
+    counts = np.stack([(M == k).sum(axis=1) for k in range(n_classes)], axis=1).astype(float)
+    counts += np.random.default_rng(seed).random(counts.shape) * 1e-3  # random tie-breaking
+    out = counts.argmax(axis=1)
+    out[(M == ABSTAIN).all(axis=1)] = ABSTAIN
+    return out

@@ -53,12 +53,12 @@ def code_fingerprint(*objects: Callable | type) -> str:
 
 
 def params_fingerprint(params: Mapping[str, Any]) -> str:
-    """Hash of a configuration (key order does not matter).
+    """Hash of a configuration (key order does not matter). Raises TypeError unless ``params`` is
+    a JSON-serialisable mapping whose keys, at every level, are strings (JSON writes 1 as "1").
 
     Introduced in chapter 1 ("Machine Learning Systems Versus Traditional Software").
     """
-    if not isinstance(params, Mapping):
-        raise TypeError(f"params_fingerprint needs a mapping, got {type(params).__name__}")
+    _check_params(params)
     try:
         text = json.dumps(params, sort_keys=True, allow_nan=True)
     except TypeError as exc:
@@ -89,3 +89,22 @@ class ModelVersion:
     def diff(self, other: "ModelVersion") -> list[str]:
         """Which of code, data and params differ from ``other``."""
         return [name for name in ("code", "data", "params") if getattr(self, name) != getattr(other, name)]
+
+
+def _check_params(params, path: str = "params") -> None:
+    """Refuse what JSON would version wrongly: a non-mapping, or keys that are not strings.
+
+    ``json.dumps`` writes the keys 1, 1.0, True and "1" as the same text (or refuses to sort
+    mixed keys), so two different configurations would share a fingerprint.
+    """
+    if path == "params" and not isinstance(params, Mapping):
+        raise TypeError(f"params_fingerprint needs a mapping, got {type(params).__name__}")
+    if isinstance(params, Mapping):
+        for key, value in params.items():
+            if not isinstance(key, str):
+                raise TypeError(f"{path} keys must be strings, got {type(key).__name__} {key!r}: JSON would write "
+                                f"it as a string, and another configuration could get the same fingerprint")
+            _check_params(value, f"{path}[{key!r}]")
+    elif isinstance(params, (list, tuple)):
+        for i, value in enumerate(params):
+            _check_params(value, f"{path}[{i}]")

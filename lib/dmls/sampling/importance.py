@@ -8,6 +8,8 @@ logged item being chosen first.
 """
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 import pandas as pd
 
@@ -18,8 +20,14 @@ def top_slot(log: Log) -> pd.DataFrame:
     """One row per session: the item shown first, its propensity under the logging policy,
     the true click probability, and whether it was clicked.
 
+    Raises
+    ------
+    TypeError
+        If ``log`` is not a :class:`dmls.world.Log`.
+
     Introduced in chapter 4 ("Importance Sampling").
     """
+    _check_log(log)
     imp = log.impressions.drop_duplicates("impression_id")
     top = imp[imp["position"] == 1]
     clicked = top["impression_id"].isin(log.clicks["impression_id"])
@@ -31,11 +39,22 @@ def choice_probabilities(policy: ScoringPolicy, world: World, log: Log) -> pd.Da
     """For every logged session, the probability that ``policy`` would have put the logged top
     item first, given the same candidates. Needs a log run with ``record_candidates=True``.
 
+    Raises
+    ------
+    TypeError
+        If ``policy`` is not a :class:`dmls.world.ScoringPolicy`, ``world`` not a
+        :class:`dmls.world.World` or ``log`` not a :class:`dmls.world.Log`.
+    ValueError
+        If the log has no (or incomplete) candidates.
+
     Introduced in chapter 4 ("Importance Sampling").
     """
     if not isinstance(policy, ScoringPolicy):
         raise TypeError(f"policy must be a ScoringPolicy (one that can say how likely each choice is), "
                         f"got {type(policy).__name__}")
+    if not isinstance(world, World):
+        raise TypeError(f"world must be a dmls.world.World, got {type(world).__name__}")
+    _check_log(log)
     if log.candidates.empty:
         raise ValueError("the log has no candidates: run the world with record_candidates=True")
     top = top_slot(log)
@@ -55,8 +74,23 @@ def choice_probabilities(policy: ScoringPolicy, world: World, log: Log) -> pd.Da
     return top.assign(target=(probabilities * logged).sum(axis=1))
 
 
+def _check_log(log) -> None:
+    if not isinstance(log, Log):
+        raise TypeError(f"log must be a dmls.world.Log (what World.run returns), got {type(log).__name__}")
+
+
+def _as_floats(name: str, values) -> np.ndarray:
+    raw = np.asarray(values)
+    if raw.dtype.kind == "O" and all(isinstance(x, numbers.Real) for x in raw.ravel()):
+        raw = raw.astype(float)
+    if raw.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must hold numbers, got {raw.dtype} values such as {raw.ravel()[:3].tolist()}")
+    return raw.astype(float)
+
+
 def _checked(rewards, target, logging):
-    rewards, target, logging = (np.asarray(a, dtype=float) for a in (rewards, target, logging))
+    rewards, target, logging = (_as_floats(name, a) for name, a in
+                                (("rewards", rewards), ("target", target), ("logging", logging)))
     if not rewards.shape == target.shape == logging.shape or rewards.ndim != 1 or len(rewards) == 0:
         raise ValueError("rewards, target and logging probabilities must be 1-d arrays of the same, non-zero length")
     if not ((logging > 0) & (logging <= 1)).all():
@@ -64,12 +98,22 @@ def _checked(rewards, target, logging):
                          "cannot be reweighted")
     if not ((target >= 0) & (target <= 1)).all():
         raise ValueError("target probabilities must be in [0, 1]")
+    if not np.isfinite(rewards).all():
+        raise ValueError(f"rewards must be finite numbers; {int((~np.isfinite(rewards)).sum())} are NaN or infinite")
     return rewards, target / logging
 
 
 def ips(rewards, target, logging) -> float:
     """Inverse propensity scoring: the mean of ``reward * target / logging``. Unbiased when the
     logging policy gave every choice the target policy makes a positive probability.
+
+    Raises
+    ------
+    TypeError
+        If ``rewards``, ``target`` or ``logging`` does not hold numbers.
+    ValueError
+        If they are not 1-d of one, non-zero length; if a reward is NaN or infinite, a target
+        probability outside [0, 1] or a logging probability outside (0, 1].
 
     Introduced in chapter 4 ("Importance Sampling").
     """
@@ -80,6 +124,11 @@ def ips(rewards, target, logging) -> float:
 def snips(rewards, target, logging) -> float:
     """Self-normalised IPS: divides by the sum of the weights instead of the count. A little
     biased, usually far less variable.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`ips`; and ValueError if no logged choice has a positive target probability.
 
     Introduced in chapter 4 ("Importance Sampling").
     """

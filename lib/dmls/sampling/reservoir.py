@@ -14,16 +14,16 @@ import numpy as np
 class Reservoir:
     """A uniform sample of at most ``k`` of the items added so far.
 
-    Introduced in chapter 4 ("Reservoir Sampling").
+    ``k`` must be an integer >= 1 (else ValueError) and ``seed`` None or an integer >= 0 (else
+    TypeError or ValueError). Introduced in chapter 4 ("Reservoir Sampling").
     """
 
     def __init__(self, k: int, seed: int | None = 0):
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
             raise ValueError(f"reservoir size k must be a positive integer, got {k!r}")
-        self.k = int(k)
-        self.seen = 0
+        self.k, self.seen = int(k), 0
         self._items: list[Any] = []
-        self._rng = np.random.default_rng(seed)
+        self._rng = np.random.default_rng(_check_seed(seed))
 
     def add(self, item: Any) -> None:
         self.seen += 1
@@ -50,6 +50,29 @@ class Reservoir:
 def reservoir_sample(items: Iterable[Any], k: int, seed: int | None = 0) -> list[Any]:
     """``k`` items drawn uniformly from an iterable read once (all of them if there are fewer).
 
+    Raises
+    ------
+    TypeError
+        If ``items`` is not iterable, or ``k`` or ``seed`` is not an integer (``seed`` may be None).
+    ValueError
+        If ``k`` is below 1 or ``seed`` is negative.
+
     Introduced in chapter 4 ("Reservoir Sampling").
     """
-    return Reservoir(k, seed).extend(items).items
+    reservoir = Reservoir(k, seed)
+    try:
+        stream = iter(items)
+    except TypeError:
+        raise TypeError(f"items must be an iterable (a list, a generator, ...), got {type(items).__name__}") from None
+    return reservoir.extend(stream).items
+
+
+def _check_seed(seed):
+    """``seed`` itself, if ``numpy.random.default_rng`` takes it as asked: None or an integer >= 0."""
+    if seed is None:
+        return None
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"seed must be None or an integer, got {type(seed).__name__} {seed!r}")
+    if seed < 0:
+        raise ValueError(f"seed must be >= 0, got {seed!r}")
+    return seed
