@@ -66,3 +66,27 @@ def test_valid_augmentation_is_unchanged():
     mixed, soft = mixup(DIGITS / 16, Y, 4, rng(), alpha=0.4)
     assert mixed.shape == (4, 64) and np.allclose(soft.sum(axis=1), 1)
     assert shift_and_rotate(DIGITS.astype(int), rng(), max_shift=0, max_degrees=0).shape == (4, 64)
+
+
+def test_calls_shown_in_the_chapters_validate_too():
+    """Five calls left alone at first because their source is shown in a chapter."""
+    import numpy as np
+    import pandas as pd
+
+    from dmls.evaluation import PopularityBaseline
+    from dmls.labeling.weak import LabelModel
+    from dmls.platform.lineage import ModelVersion
+    from dmls.sampling import Reservoir
+
+    with pytest.raises(TypeError, match="items must be an iterable"):
+        Reservoir(3).extend(5)
+    with pytest.raises(TypeError, match="ModelVersion.code must be a fingerprint string"):
+        ModelVersion(code=5, data="d", params="p")
+    with pytest.raises(TypeError, match="other must be a ModelVersion"):
+        ModelVersion("c", "d", "p").diff(5)
+    with pytest.raises(ValueError, match="y has missing labels"):
+        PopularityBaseline().fit(pd.DataFrame({"item_id": [1, 2, 3]}), np.array([1.0, np.nan, 0.0]))
+    L = np.array([[0, 1], [1, -1], [-1, -1], [1, 1]])
+    model = LabelModel(n_classes=2).fit(L)
+    with pytest.raises(TypeError, match="abstain_without_votes must be True or False"):
+        model.predict(L, abstain_without_votes="no")

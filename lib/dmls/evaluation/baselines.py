@@ -70,6 +70,8 @@ class PopularityBaseline(ClassifierMixin, BaseEstimator):
         y = np.asarray(y)
         if y.shape != (len(X),):
             raise ValueError(f"y must have one label per row of X ({len(X)}), got shape {y.shape}")
+        if pd.isna(pd.Series(y, dtype=object)).any():
+            raise ValueError("y has missing labels (NaN or None); PopularityBaseline needs a label for every row")
         self.classes_ = unique_labels(y)
         if len(self.classes_) != 2:
             raise ValueError(f"y must be binary, it has {len(self.classes_)} distinct values")

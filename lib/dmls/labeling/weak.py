@@ -162,6 +162,8 @@ class LabelModel:
 
     def predict(self, L, abstain_without_votes: bool = True) -> np.ndarray:
         """Most probable class per item; ``ABSTAIN`` where no LF voted (unless told otherwise)."""
+        if not isinstance(abstain_without_votes, (bool, np.bool_)):
+            raise TypeError(f"abstain_without_votes must be True or False, got {abstain_without_votes!r}")
         M = _matrix(L, self.n_classes)
         out = self.predict_proba(M).argmax(axis=1)
         if abstain_without_votes:

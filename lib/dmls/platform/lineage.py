@@ -78,6 +78,11 @@ class ModelVersion:
     data: str
     params: str
 
+    def __post_init__(self):
+        for name in ("code", "data", "params"):
+            if not isinstance(getattr(self, name), str):
+                raise TypeError(f"ModelVersion.{name} must be a fingerprint string, got {type(getattr(self, name)).__name__}")
+
     @property
     def id(self) -> str:
         return _digest(self.code.encode(), self.data.encode(), self.params.encode())
@@ -88,6 +93,8 @@ class ModelVersion:
 
     def diff(self, other: "ModelVersion") -> list[str]:
         """Which of code, data and params differ from ``other``."""
+        if not isinstance(other, ModelVersion):
+            raise TypeError(f"other must be a ModelVersion, got {type(other).__name__}")
         return [name for name in ("code", "data", "params") if getattr(self, name) != getattr(other, name)]
 
 

@@ -35,6 +35,9 @@ class Reservoir:
             self._items[slot] = item
 
     def extend(self, items: Iterable[Any]) -> "Reservoir":
+        """Add every item of an iterable (a string counts as one item, not as its characters)."""
+        if isinstance(items, (str, bytes)) or not hasattr(items, "__iter__"):
+            raise TypeError(f"items must be an iterable of items, got {type(items).__name__} {items!r}; use add() for one")
         for item in items:
             self.add(item)
         return self
