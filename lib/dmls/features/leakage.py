@@ -6,6 +6,8 @@ None of them proves there is no leak: they find the common ones cheaply.
 """
 from __future__ import annotations
 
+import numbers
+from collections.abc import Hashable
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,21 +36,42 @@ def _frame(data, name: str) -> pd.DataFrame:
     return data
 
 
-def _column(frame: pd.DataFrame, column: str, name: str) -> pd.Series:
+def _column(frame: pd.DataFrame, column: str, name: str, param: str = "column") -> pd.Series:
+    if not isinstance(column, Hashable):
+        raise TypeError(f"{param} must be one column name such as 'user_id', got {type(column).__name__} {column!r}")
     if column not in frame.columns:
         raise ValueError(f"{name} has no column {column!r}; it has {list(frame.columns)}")
     return frame[column]
+
+
+def _times(frame: pd.DataFrame, column: str, name: str) -> pd.Series:
+    """``frame[column]``, which must have no missing times: a row without a time belongs to neither
+    side of a time split."""
+    times = _column(frame, column, name, "time_column")
+    missing = times.isna()
+    if missing.any():
+        raise ValueError(f"{name}[{column!r}] has {int(missing.sum())} missing times; drop or fill them first")
+    return times
+
+
+def _real(name: str, value) -> float:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__} {value!r}")
+    return float(value)
 
 
 def time_split(frame: pd.DataFrame, time_column: str, test_size: float = 0.2) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Split ``frame`` by time: the latest ``test_size`` of rows are the test set. Rows with the
     same time stay on the same side, so the split passes :func:`check_time_split`.
 
+    ``test_size`` is a number strictly between 0 and 1; the time column may hold any ordered
+    values (datetimes, numbers) but none may be missing.
+
     Introduced in chapter 5 ("Splitting time-correlated data randomly instead of by time").
     """
     frame = _frame(frame, "frame")
-    times = _column(frame, time_column, "frame")
-    if not 0 < test_size < 1:
+    times = _times(frame, time_column, "frame")
+    if not 0 < _real("test_size", test_size) < 1:
         raise ValueError(f"test_size must be between 0 and 1, got {test_size!r}")
     if len(frame) < 2:
         raise ValueError("time_split needs at least two rows")
@@ -66,8 +89,8 @@ def check_time_split(train: pd.DataFrame, test: pd.DataFrame, time_column: str) 
 
     Introduced in chapter 5 ("Splitting time-correlated data randomly instead of by time").
     """
-    train_times = _column(_frame(train, "train"), time_column, "train")
-    test_times = _column(_frame(test, "test"), time_column, "test")
+    train_times = _times(_frame(train, "train"), time_column, "train")
+    test_times = _times(_frame(test, "test"), time_column, "test")
     if len(train_times) == 0 or len(test_times) == 0:
         raise ValueError("train and test must both have rows")
     newest = train_times.max()
@@ -87,6 +110,9 @@ def cross_split_duplicates(train: pd.DataFrame, test: pd.DataFrame, columns=None
     train, test = _frame(train, "train"), _frame(test, "test")
     if columns is None:
         columns = [c for c in test.columns if c in train.columns]
+    elif isinstance(columns, (str, bytes)) or not hasattr(columns, "__iter__"):
+        raise TypeError(f"columns must be a list of column names (e.g. ['user_id']), got {type(columns).__name__} "
+                        f"{columns!r}")
     columns = list(columns)
     for c in columns:
         _column(train, c, "train"), _column(test, c, "test")
@@ -104,11 +130,15 @@ def group_overlap(train: pd.DataFrame, test: pd.DataFrame, group: str, max_share
     """Share of test rows whose ``group`` (a user, a session, a patient) also occurs in
     training. Passed if at most ``max_share``: whether overlap is a leak depends on whether the
     model must generalize to new groups (a new user) or only to new rows of known ones.
+    ``max_share`` is a number in [0, 1].
 
     Introduced in chapter 5 ("Group leakage").
     """
-    train_groups = _column(_frame(train, "train"), group, "train")
-    test_groups = _column(_frame(test, "test"), group, "test")
+    max_share = _real("max_share", max_share)
+    if not 0 <= max_share <= 1:
+        raise ValueError(f"max_share must be a share in [0, 1], got {max_share!r}")
+    train_groups = _column(_frame(train, "train"), group, "train", "group")
+    test_groups = _column(_frame(test, "test"), group, "test", "group")
     if len(test_groups) == 0:
         raise ValueError("test must have rows")
     share = float(test_groups.isin(set(train_groups.unique())).mean())
@@ -123,10 +153,19 @@ def single_feature_power(X: pd.DataFrame, y, threshold: float = 0.8, random_stat
     true: a single feature that nearly determines the label is more often a leak than a find.
 
     Returns one row per feature, most predictive first: ``auc``, ``missing`` (share), ``suspicious``.
+    ``threshold`` is a number in (0.5, 1], ``random_state`` (the seed of the target encoding's
+    folds) an integer in [0, 2**32 - 1]; numeric features must not be infinite.
 
     Introduced in chapter 5 ("Detecting Data Leakage").
     """
     X = _frame(X, "X")
+    if X.shape[1] == 0:
+        raise ValueError("X must have at least one feature column")
+    threshold = _real("threshold", threshold)
+    if isinstance(random_state, (bool, np.bool_)) or not isinstance(random_state, (int, np.integer)):
+        raise TypeError(f"random_state must be an integer, got {type(random_state).__name__} {random_state!r}")
+    if not 0 <= random_state <= 2**32 - 1:
+        raise ValueError(f"random_state must be in [0, 2**32 - 1], got {random_state!r}")
     y = np.asarray(y)
     if y.shape != (len(X),):
         raise ValueError(f"y must have one label per row of X ({len(X)}), got shape {y.shape}")
@@ -142,6 +181,8 @@ def single_feature_power(X: pd.DataFrame, y, threshold: float = 0.8, random_stat
         missing = float(column.isna().mean())
         if pd.api.types.is_numeric_dtype(column.dtype) or pd.api.types.is_bool_dtype(column.dtype):
             values = column.to_numpy(dtype=float, na_value=np.nan)
+            if np.isinf(values).any():
+                raise ValueError(f"X[{name!r}] has infinite values; a feature's power cannot be measured on them")
             values = np.where(np.isnan(values), np.nanmedian(values) if missing < 1 else 0.0, values)
         else:
             text = column.astype(object).where(column.notna(), "<missing>").astype(str).to_numpy()[:, None]

@@ -25,9 +25,33 @@ from sklearn.feature_extraction import FeatureHasher
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 
+class WrongTypeError(TypeError, ValueError):
+    """A value of the wrong type. A ``TypeError``, as every wrong type is since issue 9, and still a
+    ``ValueError``, which these checks raised for wrong types before, so that callers catching that
+    keep working.
+
+    Introduced in chapter 5 ("Common Feature Engineering Operations"), for the checks of the
+    feature transformers and pipeline; the models of chapter 5 use it too.
+    """
+
+
+#: The most buckets scikit-learn's ``FeatureHasher`` can hash into (a 32-bit column index).
+MAX_BUCKETS = int(np.iinfo(np.int32).max)
+#: The most frequencies :class:`SinusoidalEncoding` makes: beyond 2**63 / period, the codes of
+#: nearby numbers are float rounding noise.
+MAX_FREQUENCIES = 64
+
+
 def _check_buckets(n_buckets) -> None:
-    if isinstance(n_buckets, bool) or not isinstance(n_buckets, (int, np.integer)) or n_buckets < 1:
-        raise ValueError(f"n_buckets must be a positive integer, got {n_buckets!r}")
+    if isinstance(n_buckets, bool) or not isinstance(n_buckets, (int, np.integer)):
+        raise WrongTypeError(f"n_buckets must be a positive integer, got {type(n_buckets).__name__} {n_buckets!r}")
+    if not 1 <= n_buckets <= MAX_BUCKETS:
+        raise ValueError(f"n_buckets must be a positive integer of at most {MAX_BUCKETS:,}, got {n_buckets!r}")
+
+
+def _check_bool(name: str, value) -> None:
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {type(value).__name__} {value!r}")
 
 
 def _remember_columns(estimator, X) -> None:
@@ -148,6 +172,7 @@ class HashingEncoder(_CategoricalInputMixin, TransformerMixin, BaseEstimator):
 
     def fit(self, X, y=None):
         _check_buckets(self.n_buckets)
+        _check_bool("alternate_sign", self.alternate_sign)
         _remember_columns(self, X)
         return self
 
@@ -199,6 +224,7 @@ class FeatureCross(_CategoricalInputMixin, TransformerMixin, BaseEstimator):
 
     def fit(self, X, y=None):
         _check_buckets(self.n_buckets)
+        _check_bool("alternate_sign", self.alternate_sign)
         _remember_columns(self, X)
         names = self._names
         if self.groups is None:
@@ -206,11 +232,17 @@ class FeatureCross(_CategoricalInputMixin, TransformerMixin, BaseEstimator):
                 raise ValueError(f"FeatureCross needs at least two columns to cross; got n_features = {self.n_features_in_}")
             groups = [tuple(range(self.n_features_in_))]
         else:
+            if isinstance(self.groups, (str, bytes)) or not hasattr(self.groups, "__iter__"):
+                raise TypeError(f"groups must be a list of tuples of columns, got {type(self.groups).__name__} "
+                                f"{self.groups!r}")
             groups = list(self.groups)
         if not groups:
             raise ValueError("groups must name at least one group of columns")
         resolved = []
         for group in groups:
+            if isinstance(group, (str, bytes)) or not hasattr(group, "__iter__"):
+                raise TypeError(f"each group in groups must be a tuple of columns, got {type(group).__name__} "
+                                f"{group!r}")
             idx = []
             for col in group:
                 if isinstance(col, (int, np.integer)) and not isinstance(col, bool):
@@ -223,6 +255,8 @@ class FeatureCross(_CategoricalInputMixin, TransformerMixin, BaseEstimator):
                     raise ValueError(f"unknown column {col!r} in groups; columns: {names}")
             if len(idx) < 2:
                 raise ValueError(f"a cross needs at least two columns, got {group!r}")
+            if len(set(idx)) < len(idx):
+                raise ValueError(f"a cross in groups names the same column twice: {group!r}")
             resolved.append(tuple(idx))
         self.groups_ = resolved
         return self
@@ -272,12 +306,18 @@ class SinusoidalEncoding(TransformerMixin, BaseEstimator):
         self.period = period
 
     def fit(self, X, y=None):
-        if isinstance(self.n_frequencies, bool) or not isinstance(self.n_frequencies, (int, np.integer)) \
-                or self.n_frequencies < 1:
-            raise ValueError(f"n_frequencies must be a positive integer, got {self.n_frequencies!r}")
-        if not (isinstance(self.period, (int, float, np.number)) and not isinstance(self.period, bool)
-                and np.isfinite(self.period) and self.period > 0):
+        if isinstance(self.n_frequencies, bool) or not isinstance(self.n_frequencies, (int, np.integer)):
+            raise WrongTypeError(f"n_frequencies must be a positive integer, got {type(self.n_frequencies).__name__} "
+                             f"{self.n_frequencies!r}")
+        if not 1 <= self.n_frequencies <= MAX_FREQUENCIES:
+            raise ValueError(f"n_frequencies must be a positive integer of at most {MAX_FREQUENCIES}, "
+                             f"got {self.n_frequencies!r}")
+        if isinstance(self.period, (bool, np.bool_)) or not isinstance(self.period, (int, float, np.number)):
+            raise WrongTypeError(f"period must be a positive number, got {type(self.period).__name__} {self.period!r}")
+        if not (np.isfinite(self.period) and self.period > 0):
             raise ValueError(f"period must be a positive number, got {self.period!r}")
+        if not np.isfinite(2 * np.pi * 2.0 ** (self.n_frequencies - 1) / self.period):
+            raise ValueError(f"period {self.period!r} is too small: its highest frequency overflows")
         validate_data(self, X, reset=True)
         return self
 

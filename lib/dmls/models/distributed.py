@@ -19,7 +19,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validation import check_int
+from .._validation import check_int, check_number
+
+#: Seeds go to ``torch.manual_seed`` and numpy (``seed + epoch``), which take 64-bit integers.
+MAX_SEED = 2**63 - 1
 
 
 @dataclass
@@ -226,11 +229,12 @@ def train_data_parallel(X, y, *, world_size: int = 2, hidden=(), epochs: int = 5
     if batch_size < world_size:
         raise ValueError(f"batch_size must be >= world_size ({world_size}), got {batch_size}")
     epochs = check_int("epochs", epochs, 1)
-    seed = check_int("seed", seed, 0)
+    seed = check_int("seed", seed, 0, MAX_SEED - epochs)
     if isinstance(lr, bool) or not isinstance(lr, (int, float, np.number)):
         raise TypeError(f"lr must be a number, got {type(lr).__name__}")
     if not np.isfinite(lr) or lr <= 0:
         raise ValueError(f"lr must be a positive number, got {lr!r}")
+    _check_launch(backend, timeout)
     work = dict(X=torch.from_numpy(X), y=torch.from_numpy(y), hidden=_check_hidden(hidden), epochs=epochs,
                 batch_size=batch_size, lr=float(lr), seed=seed)
     if world_size == 1:
@@ -281,7 +285,8 @@ def model_parallel_forward(X, *, hidden=(16,), seed: int = 0, backend: str = "gl
 
     X = torch.from_numpy(_check_X(X))
     hidden = _check_hidden(hidden, allow_empty=False)
-    seed = check_int("seed", seed, 0)
+    seed = check_int("seed", seed, 0, MAX_SEED)
+    _check_launch(backend, timeout)
     distributed = _launch(_model_parallel_rank, 2, dict(X=X, hidden=hidden, seed=seed), backend=backend,
                           timeout=timeout, result_rank=1)
     with torch.no_grad():
@@ -299,6 +304,17 @@ def _one_thread():
         yield
     finally:
         torch.set_num_threads(before)
+
+
+def _check_launch(backend, timeout) -> None:
+    """``backend`` a non-empty string, ``timeout`` a positive, finite number of seconds: checked
+    before any process starts, and for ``world_size=1`` too, so that a call that works with one
+    process does not fail only when scaled out."""
+    if not isinstance(backend, str):
+        raise TypeError(f"backend must be a string such as 'gloo', got {backend!r}")
+    if not backend.strip():
+        raise ValueError("backend must name a torch.distributed backend such as 'gloo', got an empty string")
+    check_number("timeout", timeout, minimum=0, strict_minimum=True)
 
 
 def _free_port() -> int:
@@ -329,10 +345,7 @@ def _launch(target, world_size: int, work: dict, *, backend: str, timeout: float
     ``result_rank`` returned, or raise ``RuntimeError`` with the first failing process's traceback."""
     import torch.multiprocessing as mp
 
-    if not isinstance(backend, str):
-        raise TypeError(f"backend must be a string such as 'gloo', got {backend!r}")
-    if not timeout > 0:
-        raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+    _check_launch(backend, timeout)
     context = mp.get_context("spawn")
     results = context.Queue()
     init_method = f"tcp://127.0.0.1:{_free_port()}"

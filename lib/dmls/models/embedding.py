@@ -11,10 +11,31 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.multiclass import unique_labels
 
+from dmls._validation import check_int, check_number
+from dmls.features.transformers import WrongTypeError
 
-def _positive_int(name: str, value, minimum: int = 1) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+from .neural import MAX_SEED, _check_hidden
+
+#: The widest embedding allowed, and the largest slot ``fit`` will make a position embedding for.
+MAX_EMBEDDING_DIM = 4_096
+MAX_POSITION = 10_000
+
+
+def _positive_int(name: str, value, minimum: int = 1, maximum: int | None = None) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise WrongTypeError(f"{name} must be an integer >= {minimum}, got {type(value).__name__} {value!r}")
+    if value < minimum or (maximum is not None and value > maximum):
+        raise ValueError(f"{name} must be an integer >= {minimum}{f' and <= {maximum:,}' if maximum else ''}, "
+                         f"got {value!r}")
+
+
+def _names(name: str, value, allow_none: bool = False) -> list:
+    if value is None and allow_none:
+        return []
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+        raise TypeError(f"{name} must be a list of column names (e.g. ['user_id']), got {type(value).__name__} "
+                        f"{value!r}")
+    return list(value)
 
 
 class EmbeddingClassifier(ClassifierMixin, BaseEstimator):
@@ -39,7 +60,14 @@ class EmbeddingClassifier(ClassifierMixin, BaseEstimator):
     dense_columns : list of str or None
         Numeric columns (already scaled) fed to the MLP as they are: engineered features.
     embedding_dim, hidden, epochs, batch_size, lr, weight_decay, min_count, seed
-        Model size and training settings; the same seed gives the same model.
+        Model size and training settings; the same seed gives the same model. Checked by
+        ``fit``: ``embedding_dim`` from 1 to 4,096, widths, ``epochs``, ``batch_size`` and
+        ``min_count`` integers >= 1, ``lr`` > 0, ``weight_decay`` >= 0, ``seed`` in
+        [0, 2**63 - 1].
+
+    Positions must be whole numbers >= 0; ``fit`` makes one embedding per slot up to the largest
+    it sees, which may be at most 10,000, and later positions beyond it share the last one.
+    Dense columns must be numeric and finite.
 
     Introduced in chapter 5 ("Learned Features Versus Engineered Features").
     """
@@ -62,8 +90,11 @@ class EmbeddingClassifier(ClassifierMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ inputs
     def _columns(self) -> tuple[list[str], list[str]]:
-        ids = list(self.id_columns)
-        dense = list(self.dense_columns) if self.dense_columns is not None else []
+        ids = _names("id_columns", self.id_columns)
+        dense = _names("dense_columns", self.dense_columns, allow_none=True)
+        if self.position_column is not None and not isinstance(self.position_column, str):
+            raise TypeError(f"position_column must be a column name or None, got {type(self.position_column).__name__} "
+                            f"{self.position_column!r}")
         if not ids and self.position_column is None and not dense:
             raise ValueError("EmbeddingClassifier needs id_columns, a position_column or dense_columns")
         return ids, dense
@@ -84,12 +115,19 @@ class EmbeddingClassifier(ClassifierMixin, BaseEstimator):
         codes = np.stack(codes, axis=1) if codes else np.zeros((len(X), 0), dtype=np.int64)
         if self.position_column is not None:
             position = X[self.position_column].to_numpy()
+            if position.dtype == bool or (position.dtype == object and any(isinstance(v, (bool, np.bool_, str))
+                                                                           for v in position)):
+                raise ValueError(f"{self.position_column!r} must hold non-negative integers, not booleans or text")
             as_float = np.asarray(position, dtype=float) if not pd.isna(position).any() else np.array([np.nan])
-            if not (np.isfinite(as_float).all() and (as_float >= 0).all() and (as_float == np.floor(as_float)).all()):
-                raise ValueError(f"{self.position_column!r} must hold non-negative integers")
-            position = np.minimum(np.asarray(position, dtype=np.int64), self.max_position_)
+            if not (np.isfinite(as_float).all() and (as_float >= 0).all() and (as_float == np.floor(as_float)).all()
+                    and (as_float < 2.0 ** 63).all()):
+                raise ValueError(f"{self.position_column!r} must hold non-negative integers (below 2**63)")
+            position = np.minimum(as_float, self.max_position_).astype(np.int64)
         else:
             position = np.zeros(len(X), dtype=np.int64)
+        for c in dense:
+            if pd.api.types.is_bool_dtype(X[c].dtype) or not pd.api.types.is_numeric_dtype(X[c].dtype):
+                raise TypeError(f"dense_columns must be numeric: column {c!r} has dtype {X[c].dtype}")
         values = X[dense].to_numpy(dtype=np.float32) if dense else np.zeros((len(X), 0), dtype=np.float32)
         if not np.isfinite(values).all():
             raise ValueError("dense_columns must hold finite numbers (impute and scale them first)")
@@ -101,10 +139,18 @@ class EmbeddingClassifier(ClassifierMixin, BaseEstimator):
 
         X = self._check_frame(X)
         for name in ("embedding_dim", "epochs", "batch_size", "min_count"):
-            _positive_int(name, getattr(self, name))
+            _positive_int(name, getattr(self, name), maximum=MAX_EMBEDDING_DIM if name == "embedding_dim" else None)
+        _check_hidden(self.hidden)
+        check_number("lr", self.lr, minimum=0, strict_minimum=True)
+        check_number("weight_decay", self.weight_decay, minimum=0)
+        check_int("seed", self.seed, 0, MAX_SEED)
+        if len(X) == 0:
+            raise ValueError("X must have at least one row")
         y = np.asarray(y)
         if y.shape != (len(X),):
             raise ValueError(f"y must have one label per row: {len(X)} rows, y has shape {y.shape}")
+        if pd.isna(y).any():
+            raise ValueError("y must not have missing labels")
         self.classes_ = unique_labels(y)
         if len(self.classes_) != 2:
             raise ValueError(f"EmbeddingClassifier is binary; y has {len(self.classes_)} classes")
@@ -113,8 +159,12 @@ class EmbeddingClassifier(ClassifierMixin, BaseEstimator):
         for c in ids:
             counts = X[c].value_counts()
             self.vocabularies_[c] = pd.Index(np.sort(counts.index[counts >= self.min_count].to_numpy()))
-        self.max_position_ = int(X[self.position_column].max()) if self.position_column is not None else 0
+        self.max_position_ = 2**62  # provisional: _encode checks the positions before their maximum is taken
         codes, position, values = self._encode(X)
+        self.max_position_ = int(position.max()) if self.position_column is not None else 0
+        if self.max_position_ > MAX_POSITION:
+            raise ValueError(f"{self.position_column!r} must hold positions of at most {MAX_POSITION:,} when fitting "
+                             f"(one embedding is learned per slot), got {self.max_position_:,}")
         target = (y == self.classes_[1]).astype(np.float32)
 
         torch.manual_seed(self.seed)
@@ -165,6 +215,8 @@ class EmbeddingClassifier(ClassifierMixin, BaseEstimator):
         (the shared embedding of unknown and rare ids is left out), or of each position."""
         if not hasattr(self, "module_"):
             raise RuntimeError("EmbeddingClassifier must be fitted first")
+        if not isinstance(column, str):
+            raise TypeError(f"column must be a column name, got {type(column).__name__} {column!r}")
         if column == self.position_column:
             table = self.module_.position.weight.detach().numpy()
             return pd.DataFrame(table, index=pd.RangeIndex(len(table), name=column))

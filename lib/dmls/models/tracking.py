@@ -42,9 +42,11 @@ def _mlflow():
     return mlflow
 
 
-def _directory(directory) -> Path:
+def _directory(directory, name: str = "directory") -> Path:
     if not isinstance(directory, (str, os.PathLike)):
-        raise TypeError(f"directory must be a path, got {type(directory).__name__}")
+        raise TypeError(f"{name} must be a path, got {type(directory).__name__}")
+    if not str(os.fspath(directory)).strip():
+        raise ValueError(f"{name} must name a folder, got an empty string (use '.' for the current one)")
     return Path(directory).expanduser().resolve()
 
 
@@ -94,8 +96,7 @@ def experiment(name: str, directory) -> str:
 
     Introduced in chapter 6 ("Experiment Tracking and Versioning": experiment tracking).
     """
-    if not isinstance(name, str) or not name.strip():
-        raise ValueError(f"name must be a non-empty string, got {name!r}")
+    _check_name("name", name)
     local_tracking(directory)
     mlflow = _mlflow()
     found = mlflow.get_experiment_by_name(name)
@@ -125,7 +126,12 @@ def dataset_fingerprint(df: pd.DataFrame) -> str:
         raise TypeError(f"df must be a pandas DataFrame, got {type(df).__name__}")
     schema = [[repr(column), str(dtype)] for column, dtype in df.dtypes.items()] + [["index", str(df.index.dtype)]]
     digest = hashlib.sha256(json.dumps(schema).encode())
-    digest.update(pd.util.hash_pandas_object(df, index=True).to_numpy().tobytes())
+    try:
+        hashed = pd.util.hash_pandas_object(df, index=True)
+    except TypeError as error:
+        raise TypeError(f"df must hold hashable values (numbers, strings, times) to be fingerprinted: "
+                        f"{error}") from None
+    digest.update(hashed.to_numpy().tobytes())
     return digest.hexdigest()[:16]
 
 
@@ -142,7 +148,7 @@ def code_version(path=".") -> str:
 
     Introduced in chapter 6 ("Experiment Tracking and Versioning": versioning).
     """
-    path = _directory(path)
+    path = _directory(path, "path")
     folder = path if path.is_dir() else path.parent
     try:
         commit = _git(folder, "rev-parse", "HEAD")
@@ -152,7 +158,17 @@ def code_version(path=".") -> str:
     return commit + ("+dirty" if changes else "")
 
 
+def _check_name(argument: str, value) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{argument} must be a non-empty string, got {type(value).__name__} {value!r}")
+    if not value.strip():
+        raise ValueError(f"{argument} must be a non-empty string, got {value!r}")
+    return value
+
+
 def _names(argument: str, value) -> list[str]:
+    if not isinstance(value, str) and not hasattr(value, "__iter__"):
+        raise TypeError(f"{argument} must be a name or a sequence of names, got {value!r}")
     names = [value] if isinstance(value, str) else list(value)
     if not all(isinstance(n, str) and n for n in names):
         raise TypeError(f"{argument} must be a name or a sequence of names, got {value!r}")
@@ -173,6 +189,7 @@ def runs_table(experiment_name: str, metrics, params=()) -> pd.DataFrame:
 
     Introduced in chapter 6 ("Experiment Tracking and Versioning": experiment tracking).
     """
+    _check_name("experiment_name", experiment_name)
     metrics, params = _names("metrics", metrics), _names("params", params)
     mlflow = _mlflow()
     found = mlflow.get_experiment_by_name(experiment_name)

@@ -8,6 +8,8 @@ shown by what the store lacks: users who signed up and items listed after the ba
 """
 from __future__ import annotations
 
+import numbers
+import os
 import sqlite3
 import threading
 from pathlib import Path
@@ -15,7 +17,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .service import CANDIDATE_FIELDS, CONTEXT_FIELDS, RANKING_POSITION, ClickScorer
+from dmls._validation import check_int
+from dmls.features.pipeline import _NUMERIC_KINDS, _ids, _times
+from dmls.features.pipeline import _integers as _pipeline_integers
+
+from .service import CANDIDATE_FIELDS, CONTEXT_FIELDS, MAX_ID, RANKING_POSITION, ClickScorer
 
 PREDICTION_COLUMNS = ["user_id", "rank", "item_id", "score"]
 _USER_FIELDS = [f for f in CONTEXT_FIELDS if f not in ("device", "shown_at")]  # user_id, user_region, age, signup_at
@@ -45,13 +51,18 @@ def batch_predict(scorer: ClickScorer, users: pd.DataFrame, items: pd.DataFrame,
         ``item_id, category, brand, price, rating, listed_at`` — the columns of ``World.items``
         (the current list price is the price shown).
     at : timestamp or str
-        When the predictions are for (UTC; a tz-aware time is converted).
+        When the predictions are for (UTC; a tz-aware time is converted). A bare number is
+        refused: whether it counts seconds or nanoseconds cannot be guessed.
     device : str
-        The device assumed for every session.
+        The device assumed for every session (a non-blank string).
     top_k : int
-        Items kept per user (all of them if there are fewer).
+        Items kept per user (all of them if there are fewer); at least 1.
     chunk_rows : int
-        About how many pairs to score at once.
+        About how many pairs to score at once; at least 1.
+
+    User and item ids must be integers from 0 to 2**63 - 1 and times must not be bare numbers;
+    every other column is checked when the pairs are scored
+    (:func:`~dmls.features.impression_attributes`), naming the column of a bad value.
 
     Returns
     -------
@@ -64,16 +75,18 @@ def batch_predict(scorer: ClickScorer, users: pd.DataFrame, items: pd.DataFrame,
     """
     if not isinstance(scorer, ClickScorer):
         raise TypeError(f"scorer must be a ClickScorer, got {type(scorer).__name__}")
-    for name, value in (("top_k", top_k), ("chunk_rows", chunk_rows)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    if not isinstance(device, str) or not device:
+    top_k = check_int("top_k", top_k, 1)
+    chunk_rows = check_int("chunk_rows", chunk_rows, 1)
+    if not isinstance(device, str):
+        raise TypeError(f"device must be a non-empty string, got {type(device).__name__} {device!r}")
+    if not device.strip():
         raise ValueError(f"device must be a non-empty string, got {device!r}")
     at = _utc_naive(at, "at")
     users = _user_table(users)
     items = _frame(items, "items", list(CANDIDATE_FIELDS))
-    users = users[pd.to_datetime(users["signup_at"], utc=True).dt.tz_localize(None) <= at]
-    items = items[pd.to_datetime(items["listed_at"], utc=True).dt.tz_localize(None) <= at]
+    _checked(users, "users", "user_id", _ids), _checked(items, "items", "item_id", _ids)
+    users = users[_checked(users, "users", "signup_at", _times) <= at.to_datetime64()]
+    items = items[_checked(items, "items", "listed_at", _times) <= at.to_datetime64()]
     empty = pd.DataFrame({"user_id": pd.Series(dtype="int64"), "rank": pd.Series(dtype="int64"),
                           "item_id": pd.Series(dtype="int64"), "score": pd.Series(dtype="float64")})
     if users.empty or items.empty:
@@ -104,11 +117,27 @@ def batch_predict(scorer: ClickScorer, users: pd.DataFrame, items: pd.DataFrame,
     return out[PREDICTION_COLUMNS]
 
 
+def _checked(table: pd.DataFrame, name: str, column: str, check) -> np.ndarray:
+    """``check`` (a column checker of :mod:`dmls.features.pipeline`) of ``table[column]``, its
+    error naming the column."""
+    try:
+        return check(table[column])
+    except TypeError as error:
+        raise TypeError(f"{name}[{column!r}]: {error}") from None
+    except (ValueError, OverflowError) as error:
+        raise ValueError(f"{name}[{column!r}]: {error}") from None
+
+
 def _utc_naive(value, name: str) -> pd.Timestamp:
+    if value is None or isinstance(value, (bool, np.bool_, numbers.Number)):
+        raise TypeError(f"{name} must be a time (a string, datetime or Timestamp), got {value!r}: a bare number "
+                        "is refused, since whether it counts seconds, milliseconds or nanoseconds cannot be guessed")
     try:
         stamp = pd.Timestamp(value)
     except (TypeError, ValueError) as error:
         raise ValueError(f"{name} must be a time, got {value!r}: {error}") from None
+    except OverflowError as error:
+        raise ValueError(f"{name} must be a time within 1677-2262, got {value!r}: {error}") from None
     if pd.isna(stamp):
         raise ValueError(f"{name} must be a time, got {value!r}")
     return stamp.tz_convert("UTC").tz_localize(None) if stamp.tzinfo is not None else stamp
@@ -151,9 +180,11 @@ class PrecomputedScores:
     """
 
     def __init__(self, path):
-        if not isinstance(path, (str, Path)):
+        if not isinstance(path, (str, os.PathLike)):
             raise TypeError(f"path must be a str or Path, got {type(path).__name__}")
-        self.path = str(path)
+        if not str(os.fspath(path)).strip():
+            raise ValueError("path must name a file (or be ':memory:'), got an empty string")
+        self.path = str(os.fspath(path))
         self._lock = threading.Lock()
         self._conn = sqlite3.connect(self.path, check_same_thread=False)
         self._conn.execute("PRAGMA foreign_keys = ON")  # outside a transaction, where it takes effect
@@ -192,7 +223,10 @@ class PrecomputedScores:
             A name for this run, e.g. the model version and the date.
         generated_at : timestamp, optional
             When the predictions were made; now (UTC) if not given. Pass the batch's ``at`` in
-            a simulation.
+            a simulation. A bare number is refused.
+
+        Ids must be integers from 0 to 2**63 - 1, ranks integers from 1, scores finite numbers;
+        booleans and strings are refused.
 
         Returns
         -------
@@ -201,17 +235,22 @@ class PrecomputedScores:
 
         Introduced in chapter 7 ("Batch Prediction Versus Online Prediction").
         """
-        if not isinstance(version, str) or not version.strip():
-            raise ValueError(f"version must be a non-empty string, got {version!r}")
+        _check_version(version)
         table = _frame(predictions, "predictions", PREDICTION_COLUMNS)
         stamp = pd.Timestamp.now(tz="UTC").tz_localize(None) if generated_at is None else _utc_naive(
             generated_at, "generated_at")
         try:
-            user_ids = _integers(table["user_id"], "user_id")
-            ranks = _integers(table["rank"], "rank")
-            item_ids = _integers(table["item_id"], "item_id")
+            user_ids = _integers(table["user_id"], "user_id", 0)
+            ranks = _integers(table["rank"], "rank", 1)
+            item_ids = _integers(table["item_id"], "item_id", 0)
+            score = table["score"]
+            if pd.api.types.is_bool_dtype(score.dtype) or (not pd.api.types.is_numeric_dtype(score.dtype) and (
+                    pd.api.types.infer_dtype(score, skipna=True) not in _NUMERIC_KINDS)):
+                raise TypeError(f"score must hold numbers, got {score.dtype} values")
             scores = pd.to_numeric(table["score"], errors="raise").to_numpy(dtype=float)
-        except (TypeError, ValueError) as error:
+        except TypeError as error:
+            raise TypeError(f"predictions: {error}") from None
+        except (ValueError, OverflowError) as error:
             raise ValueError(f"predictions: {error}") from None
         if not np.isfinite(scores).all():
             raise ValueError("predictions: scores must be finite numbers")
@@ -255,8 +294,14 @@ class PrecomputedScores:
         """
         if isinstance(user_id, bool) or not isinstance(user_id, (int, np.integer)):
             raise TypeError(f"user_id must be an integer, got {user_id!r}")
-        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        user_id = check_int("user_id", user_id, 0, MAX_ID)
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
+            raise TypeError(f"k must be a positive integer, got {type(k).__name__} {k!r}")
+        if k < 1:
             raise ValueError(f"k must be a positive integer, got {k!r}")
+        k = min(int(k), MAX_ID)  # more than any store holds; SQLite's LIMIT takes int64
+        if version is not None:
+            _check_version(version)
         if version is None:
             version = self.current_version
             if version is None:
@@ -274,6 +319,7 @@ class PrecomputedScores:
 
         Introduced in chapter 7 ("Batch Prediction Versus Online Prediction").
         """
+        _check_version(version)
         with self._lock:
             row = self._conn.execute("SELECT generated_at FROM prediction_versions WHERE version = ?",
                                      (version,)).fetchone()
@@ -287,10 +333,20 @@ class PrecomputedScores:
                                       (version,)).fetchone() is not None
 
 
-def _integers(column: pd.Series, name: str) -> np.ndarray:
-    if column.isna().any():
-        raise ValueError(f"{name} cannot be missing")
-    values = pd.to_numeric(column, errors="raise").to_numpy()
-    if not np.all(np.equal(np.mod(values, 1), 0)):
-        raise ValueError(f"{name} must hold whole numbers")
-    return values.astype(np.int64)
+def _check_version(version) -> None:
+    if not isinstance(version, str):
+        raise TypeError(f"version must be a non-empty string, got {type(version).__name__} {version!r}")
+    if not version.strip():
+        raise ValueError(f"version must be a non-empty string, got {version!r}")
+
+
+def _integers(column: pd.Series, name: str, minimum: int) -> np.ndarray:
+    """The column as int64: whole numbers from ``minimum`` to 2**63 - 1, not missing, not
+    booleans or strings (the pipeline's id check)."""
+    try:
+        return _pipeline_integers(column, "values", minimum)
+    except TypeError as error:
+        raise TypeError(f"{name} must hold whole numbers: {error}") from None
+    except (ValueError, OverflowError) as error:
+        raise ValueError(f"{name} must hold whole numbers: {error}") from None
+

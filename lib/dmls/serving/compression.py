@@ -23,7 +23,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.metrics import log_loss, roc_auc_score
 
 from dmls._validation import check_int
-from dmls.models.neural import TorchClassifier
+from dmls.models.neural import MAX_SEED, TorchClassifier
 
 QUANTIZED_DTYPES = ("qint8", "float16")
 _ENGINES = ("x86", "fbgemm", "qnnpack", "onednn")
@@ -387,10 +387,17 @@ def distillation_loss(student_logits, teacher_logits, temperature: float = 2.0, 
 
     Introduced in chapter 7 ("Model Compression": knowledge distillation).
     """
+    import torch
     import torch.nn.functional as F
 
     temperature = _check_positive("temperature", temperature)
     alpha = _check_fraction("alpha", alpha, closed=True)
+    for name, logits in (("student_logits", student_logits), ("teacher_logits", teacher_logits)):
+        if not isinstance(logits, torch.Tensor) or not logits.is_floating_point():
+            raise TypeError(f"{name} must be a float torch.Tensor, got {type(logits).__name__} "
+                            f"{getattr(logits, 'dtype', '')}")
+        if logits.ndim != 2:
+            raise ValueError(f"{name} must have shape (n, classes), got {tuple(logits.shape)}")
     if student_logits.shape != teacher_logits.shape:
         raise ValueError(f"student_logits has shape {tuple(student_logits.shape)} but teacher_logits "
                          f"has {tuple(teacher_logits.shape)}")
@@ -401,6 +408,15 @@ def distillation_loss(student_logits, teacher_logits, temperature: float = 2.0, 
         return soft
     if targets is None:
         raise ValueError("targets (hard labels) are needed when alpha > 0")
+    if not isinstance(targets, torch.Tensor) or targets.is_floating_point() or targets.is_complex() \
+            or targets.dtype == torch.bool:
+        raise TypeError(f"targets must be an integer torch.Tensor of class indices, got {type(targets).__name__} "
+                        f"{getattr(targets, 'dtype', '')}")
+    if tuple(targets.shape) != (student_logits.shape[0],):
+        raise ValueError(f"targets must have shape ({student_logits.shape[0]},), one class per row, "
+                         f"got {tuple(targets.shape)}")
+    if len(targets) and (int(targets.min()) < 0 or int(targets.max()) >= student_logits.shape[1]):
+        raise ValueError(f"targets must be class indices in [0, {student_logits.shape[1] - 1}]")
     return (1 - alpha) * soft + alpha * F.cross_entropy(student_logits, targets)
 
 
@@ -467,11 +483,11 @@ def distill(teacher, X, *, hidden=(8,), temperature: float = 2.0, epochs: int = 
 
 
 def _student(teacher, hidden, **settings):
-    if isinstance(hidden, (int, np.integer)) or not hasattr(hidden, "__iter__"):
+    if isinstance(hidden, (int, np.integer, str, bytes)) or not hasattr(hidden, "__iter__"):
         raise TypeError(f"hidden must be a tuple of layer widths, got {hidden!r}")
     hidden = tuple(check_int("every width in hidden", width, 1) for width in hidden)
     for name in ("epochs", "batch_size", "seed"):
-        check_int(name, settings[name], 0 if name == "seed" else 1)
+        check_int(name, settings[name], 0 if name == "seed" else 1, MAX_SEED if name == "seed" else None)
     _check_positive("lr", settings["lr"])
     student = TorchClassifier(hidden=hidden, **settings)
     student.classes_ = teacher.classes_.copy()
@@ -556,6 +572,12 @@ def compression_report(models: dict, X, y) -> pd.DataFrame:
         yc = np.asarray(y)
         if yc.shape != (len(Xc),):
             raise ValueError(f"y must have one label per row of X ({len(Xc)}), got shape {yc.shape}")
+        if pd.isna(yc).any():
+            raise ValueError("y must not have missing labels")
+        unknown = ~np.isin(yc, model.classes_)
+        if unknown.any():
+            raise ValueError(f"y has labels that models[{name!r}] does not know, such as "
+                             f"{yc[unknown][0].tolist()!r}; its classes are {model.classes_.tolist()}")
         parameters, non_zero = _parameter_counts(model.module_)
         loss, auc = _quality(model, Xc, yc)
         rows[name] = {"size KB": model_size_bytes(model) / 1024, "parameters": parameters, "non-zero": non_zero,

@@ -47,6 +47,7 @@ OPTIONAL_FIELDS = ("age",)
 #: Bounds checked at the boundary, beyond the kind of each field.
 FIELD_LIMITS = {"position": {"ge": 1, "le": 50}, "price": {"gt": 0}, "age": {"ge": 0, "le": 150},
                 "rating": {"ge": 0, "le": 5}}
+MAX_ID = 2**63 - 1  # ids are stored as int64
 MAX_BATCH = 10_000
 MAX_CANDIDATES = 10_000
 LATENCY_WINDOW = 10_000
@@ -71,7 +72,10 @@ class ClickScorer:
 
     Every method runs ``pipeline.transform`` on a DataFrame, so one request scored alone
     (:meth:`score_one`), in a batch (:meth:`score_many`, :meth:`score_frame`) or as a candidate
-    (:meth:`rank`) gets the same features and the same score.
+    (:meth:`rank`) gets the same features and the same score — and the same checks: a bad value
+    (a position of 0, a time given as a bare number, a blank device, an infinite price, an id
+    outside int64) raises a ``TypeError`` or ``ValueError`` naming its field, once per call
+    (:func:`~dmls.features.impression_attributes`).
 
     Introduced in chapter 7 ("Batch Prediction Versus Online Prediction").
     """
@@ -98,7 +102,9 @@ class ClickScorer:
             if len(matches) != 1:
                 raise ValueError(f"the model's classes must include clicked (1 or True), got {list(classes)}")
             self._positive = matches[0]
-        if not isinstance(version, str) or not version.strip():
+        if not isinstance(version, str):
+            raise TypeError(f"version must be a non-empty string, got {type(version).__name__} {version!r}")
+        if not version.strip():
             raise ValueError(f"version must be a non-empty string, got {version!r}")
         self.pipeline = pipeline
         self.model = model
@@ -191,8 +197,12 @@ class ClickScorer:
             user_region, age, signup_at``).
         candidates : sequence of mappings
             Each with the item's fields, :data:`CANDIDATE_FIELDS` (``item_id, price, category,
-            brand, rating, listed_at``); item ids must be distinct. Neither may carry
-            ``position``, nor each other's fields.
+            brand, rating, listed_at``). Item ids must be integers (``int`` or a numpy integer,
+            not a bool, a float or a string such as ``"5"``) from 0 to 2**63 - 1, and distinct:
+            a repeated id is an error, not merged, because two candidates with one id but
+            different fields cannot both be right. Neither may carry ``position``, nor each
+            other's fields. Every other value is checked as
+            :func:`~dmls.features.impression_attributes` says.
 
         Returns
         -------
@@ -213,16 +223,24 @@ class ClickScorer:
             _check_part(f"candidate {i}", candidate, CANDIDATE_FIELDS, CONTEXT_FIELDS)
         if not candidates:
             return []
-        item_ids = [c["item_id"] for c in candidates]
+        item_ids = [_item_id(i, c["item_id"]) for i, c in enumerate(candidates)]
         if len(set(item_ids)) != len(item_ids):
-            repeated = sorted({i for i in item_ids if item_ids.count(i) > 1}, key=str)
-            raise ValueError(f"candidates must have distinct item ids; repeated: {repeated[:10]}")
+            counts = Counter(item_ids)
+            repeated = sorted(i for i, n in counts.items() if n > 1)
+            raise ValueError(f"candidates must have distinct item ids (item_id); repeated: {repeated[:10]}")
         shared = {f: context[f] for f in CONTEXT_FIELDS}
         rows = [{**shared, **{f: c[f] for f in CANDIDATE_FIELDS}, "position": RANKING_POSITION} for c in candidates]
         scores = self.score_many(rows)
-        ids = [int(i) for i in item_ids]
-        order = sorted(range(len(ids)), key=lambda i: (-scores[i], ids[i]))
-        return [{"item_id": ids[i], "score": float(scores[i])} for i in order]
+        order = sorted(range(len(item_ids)), key=lambda i: (-scores[i], item_ids[i]))
+        return [{"item_id": item_ids[i], "score": float(scores[i])} for i in order]
+
+
+def _item_id(i: int, value) -> int:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"candidate {i}: item_id must be an integer, got {type(value).__name__} {value!r}")
+    if not 0 <= value <= MAX_ID:
+        raise ValueError(f"candidate {i}: item_id must be from 0 to 2**63 - 1, got {value!r}")
+    return int(value)
 
 
 def _check_part(what: str, part: Mapping, fields: Sequence[str], others: Sequence[str]) -> None:
@@ -245,17 +263,23 @@ def _iso_time(value: str) -> str:
     return value
 
 
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value
+
+
 def _field(name: str):
     kind = REQUEST_FIELDS[name]
     limits = FIELD_LIMITS.get(name, {})
     if kind == "id" or name == "position":
-        annotation = Annotated[int, Field(strict=True, **({"ge": 0, "le": 2**63 - 1} | limits))]
+        annotation = Annotated[int, Field(strict=True, **({"ge": 0, "le": MAX_ID} | limits))]
     elif kind == "number":
         annotation = Annotated[float, Field(strict=True, allow_inf_nan=False, **limits)]
     elif kind == "time":
         annotation = Annotated[str, Field(strict=True, max_length=64), AfterValidator(_iso_time)]
     elif kind == "category":
-        annotation = Annotated[str, Field(strict=True, min_length=1, max_length=100)]
+        annotation = Annotated[str, Field(strict=True, min_length=1, max_length=100), AfterValidator(_not_blank)]
     else:  # pragma: no cover - REQUEST_FIELDS knows only these kinds
         raise ValueError(f"unknown kind {kind!r} of field {name!r}")
     if name in OPTIONAL_FIELDS:
@@ -294,7 +318,7 @@ class RankRequest(BaseModel):
     def _distinct_items(self) -> "RankRequest":
         ids = [c.item_id for c in self.candidates]
         if len(set(ids)) != len(ids):
-            raise ValueError("candidates must have distinct item ids")
+            raise ValueError("candidates must have distinct item ids (item_id)")
         return self
 
 
@@ -343,11 +367,24 @@ def _percentiles(values: list[float]) -> dict:
 
 
 def _reason(errors: list[dict]) -> str:
+    """pydantic's errors in one line: ``field: message; field: message``."""
     parts = []
     for error in errors:
         where = ".".join(str(x) for x in error.get("loc", ()) if x != "body") or "body"
         parts.append(f"{where}: {error.get('msg', 'invalid')}")
-    return "; ".join(parts)
+    return " ".join("; ".join(parts).split())  # one line whatever the messages hold
+
+
+def _json_safe(value):
+    """``value`` with every non-finite float replaced by its text (``"inf"``, ``"nan"``): a 422
+    echoes the bad input, and JSON cannot hold infinities (``JSONResponse`` would fail)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    return value
 
 
 # ---------------------------------------------------------------------- the app
@@ -370,7 +407,12 @@ def prediction_app(scorer: ClickScorer) -> FastAPI:
       are not counted.
 
     A request that fails validation gets a 422: ``detail`` lists pydantic's errors and
-    ``reason`` says the same in one line. If the model raises, the client gets a 500 with the
+    ``reason`` says the same in one line, each part starting with the field
+    (``price: Input should be a finite number``). The checks are those of
+    :func:`~dmls.features.impression_attributes` and more (position at most 50, rating in
+    [0, 5], age in [0, 150], categories non-blank strings, ids integers within int64, times ISO
+    8601 strings, not numbers); a non-finite number sent as ``NaN`` or ``Infinity`` is echoed
+    as text in ``detail``. If the model raises, the client gets a 500 with the
     message, the error is logged, and the service goes on serving.
 
     Parameters
@@ -402,7 +444,8 @@ def prediction_app(scorer: ClickScorer) -> FastAPI:
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [{k: v for k, v in e.items() if k not in ("ctx", "url")} for e in exc.errors()]
-        return JSONResponse(status_code=422, content={"detail": jsonable_encoder(errors), "reason": _reason(errors)})
+        return JSONResponse(status_code=422, content={"detail": _json_safe(jsonable_encoder(errors)),
+                                                      "reason": _reason(errors)})
 
     def run(what: str, score, n: int):
         try:
