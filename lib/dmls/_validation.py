@@ -69,6 +69,20 @@ def check_choice(name: str, value, choices: Iterable):
     return value
 
 
+def check_column(frame: pd.DataFrame, column, name: str, missing: str):
+    """``column`` itself, if it names a column of ``frame``; ``missing`` is the message if not.
+
+    Shared by every component (chapter 1 on).
+    """
+    try:
+        present = column in frame.columns
+    except TypeError:  # an unhashable "name" such as a list
+        raise TypeError(f"{name} must be a column name, got {type(column).__name__} {column!r}") from None
+    if not present:
+        raise ValueError(missing)
+    return column
+
+
 def check_timestamp(name: str, value) -> pd.Timestamp:
     """``value`` as a timezone-naive UTC Timestamp: a date string, datetime or Timestamp.
 

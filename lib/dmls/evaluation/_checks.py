@@ -9,6 +9,7 @@ import numbers
 import numpy as np
 import pandas as pd
 
+from dmls._validation import check_column
 
 def binary_labels(y, name: str = "y_true") -> np.ndarray:
     """``y`` as a 1-d array of 0/1 ints; booleans and 0/1 numbers are accepted.
@@ -89,13 +90,7 @@ def column_of(X: pd.DataFrame, column, name: str = "column"):
 
     Shared by the evaluation functions of chapter 6 ("Model Offline Evaluation").
     """
-    try:
-        present = column in X.columns
-    except TypeError:
-        raise TypeError(f"{name} must be a column name, got {type(column).__name__} {column!r}") from None
-    if not present:
-        raise ValueError(f"X has no column {column!r}; it has {list(X.columns)}")
-    return column
+    return check_column(X, column, name, f"X has no column {column!r}; it has {list(X.columns)}")
 
 
 def random_state(value, name: str = "random_state"):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from dmls._validation import check_int
+from dmls._validation import check_column, check_int
 
 SEED_MAX = 2**32 - 1  # pandas seeds a RandomState, which takes 32-bit seeds
 
@@ -34,12 +34,7 @@ def _check_seed(seed) -> int:
 
 
 def _check_column(frame: pd.DataFrame, name: str, column) -> None:
-    try:
-        present = column in frame.columns
-    except TypeError:
-        raise TypeError(f"{name} must be a column name, got {type(column).__name__} {column!r}") from None
-    if not present:
-        raise ValueError(f"no column {column!r} for {name}; columns: {list(frame.columns)}")
+    check_column(frame, column, name, f"no column {column!r} for {name}; columns: {list(frame.columns)}")
 
 
 def simple_random(frame: pd.DataFrame, n: int, seed: int = 0) -> pd.DataFrame:
@@ -114,12 +109,7 @@ def stratified(frame: pd.DataFrame, by: str, n: int, seed: int = 0, min_per_stra
     Introduced in chapter 4 ("Stratified Sampling").
     """
     _check_frame(frame)
-    try:
-        present = by in frame.columns
-    except TypeError:
-        raise TypeError(f"by must be a column name, got {type(by).__name__} {by!r}") from None
-    if not present:
-        raise ValueError(f"no column {by!r} to stratify by; columns: {list(frame.columns)}")
+    check_column(frame, by, "by", f"no column {by!r} to stratify by; columns: {list(frame.columns)}")
     missing = int(frame[by].isna().sum())
     if missing:
         raise ValueError(f"column {by!r} (by) has {missing} missing values; give those rows a stratum first")

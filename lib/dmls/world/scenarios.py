@@ -30,6 +30,8 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
+from dmls._validation import check_timestamp
+
 from .behaviour import sigmoid
 from .config import ALL_REGIONS, DEVICES, REGIONS
 
@@ -71,13 +73,9 @@ class Scenario:
                 raise ValueError(f"{type(self).__name__}.onset must be within a century of the start, got {onset!r} days")
             return int(start.value // 1_000_000 + round(float(onset) * DAY_MS))
         try:
-            ts = pd.Timestamp(onset)
-        except (ValueError, TypeError, OverflowError) as exc:
+            ts = check_timestamp(f"{type(self).__name__}.onset", onset)
+        except (ValueError, TypeError) as exc:
             raise ValueError(f"{type(self).__name__}.onset is neither a date nor a number of days: {onset!r}") from exc
-        if ts is pd.NaT:
-            raise ValueError(f"{type(self).__name__}.onset is neither a date nor a number of days: {onset!r}")
-        if ts.tzinfo is not None:
-            ts = ts.tz_convert("UTC").tz_localize(None)
         return int(ts.value // 1_000_000)
 
     def prepare(self, config, rng: np.random.Generator) -> Any:
