@@ -11,6 +11,7 @@ import pandas as pd
 
 from dmls._validation import check_column
 
+
 def binary_labels(y, name: str = "y_true") -> np.ndarray:
     """``y`` as a 1-d array of 0/1 ints; booleans and 0/1 numbers are accepted.
 
