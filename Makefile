@@ -18,10 +18,12 @@ export OMP_NUM_THREADS ?= 2
 export OPENBLAS_NUM_THREADS ?= 2
 export MKL_NUM_THREADS ?= 2
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
-# Idle OpenMP threads sleep instead of spinning. Spinning is harmless on an idle machine and
-# ruinous on a busy one: two notebooks side by side each holding two spinning threads on two
-# cores took over five minutes where each alone takes forty seconds. Results do not change.
-export OMP_WAIT_POLICY ?= PASSIVE
+# Two processes side by side, each with two spinning OpenMP threads on two cores, slow each other
+# down badly (chapters 1 and 2 side by side took over five minutes where each alone takes forty
+# seconds). The library tests run on two workers, so their idle OpenMP threads sleep instead
+# (OMP_WAIT_POLICY=PASSIVE, which changes no result); the notebooks run one at a time and keep
+# spinning, which is faster for one process (sleeping threads made a notebook alone slower).
+LIB_OMP := OMP_WAIT_POLICY=PASSIVE
 
 .PHONY: help book test lab serve install vendor lock test-lib test-notebooks test-notebooks-portable test-outline \
         test-site system-deps execute bench clean site-committed
@@ -90,7 +92,7 @@ system-deps:  ## install Chromium and redis-server if missing (apt-get), or say 
 	@tools/system_deps.sh
 
 test-lib: $(INSTALLED)  ## unit, property and statistical tests of lib/, with coverage; outline, hygiene, pins
-	$(BIN)/python -m pytest tests --ignore=tests/site -n 2 --dist loadfile -p no:cacheprovider \
+	$(LIB_OMP) $(BIN)/python -m pytest tests --ignore=tests/site -n 2 --dist loadfile -p no:cacheprovider \
 	    --cov=dmls --cov-report=term --cov-report=html:_build/coverage
 
 test-notebooks: $(INSTALLED)  ## run every notebook; compare the outputs marked NBVAL_CHECK_OUTPUT
