@@ -16,6 +16,8 @@ from dmls.serving.batch import PrecomputedScores, batch_predict
 from dmls.serving.service import CANDIDATE_FIELDS, CONTEXT_FIELDS, ClickScorer, prediction_app
 from dmls.world import World
 
+from .conftest import fitted_scorer
+
 with warnings.catch_warnings():  # starlette's TestClient warns on import that it will move from httpx to httpx2
     warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
     from fastapi.testclient import TestClient
@@ -23,11 +25,7 @@ with warnings.catch_warnings():  # starlette's TestClient warns on import that i
 
 @pytest.fixture(scope="module")
 def setup():
-    world = World(seed=917, n_users=800, n_items=300)
-    rows = world.run(days=2).labeled_impressions()
-    pipeline = FeaturePipeline()
-    model = LogisticRegression(max_iter=1000).fit(pipeline.fit_transform(rows), rows["clicked"])
-    return ClickScorer(pipeline, model, version="v917"), world, rows
+    return fitted_scorer(917, 800, 300, "v917")
 
 
 @pytest.fixture(scope="module")

@@ -12,16 +12,14 @@ from dmls.serving.batch import PrecomputedScores, batch_predict
 from dmls.serving.service import CANDIDATE_FIELDS, ClickScorer
 from dmls.world import World
 
+from .conftest import fitted_scorer
+
 TOP_K = 5
 
 
 @pytest.fixture(scope="module")
 def setup():
-    world = World(seed=12, n_users=300, n_items=100)
-    rows = world.run(days=2).labeled_impressions()
-    pipeline = FeaturePipeline()
-    model = LogisticRegression(max_iter=1000).fit(pipeline.fit_transform(rows), rows["clicked"])
-    scorer = ClickScorer(pipeline, model, version="ctr-lr-1")
+    scorer, world, rows = fitted_scorer(12, 300, 100, "ctr-lr-1")
     at = world.now
     predictions = batch_predict(scorer, world.users, world.items, at=at, top_k=TOP_K)
     return scorer, world, at, predictions
