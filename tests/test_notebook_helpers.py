@@ -73,3 +73,44 @@ def test_figure_slider_links_slider_and_pages():
         notebook.figure_slider(drawn.append, [1, 2], value=3)
     with pytest.raises(ValueError, match="at least one"):
         notebook.figure_slider(drawn.append, [])
+
+
+def test_glue_records_the_formatted_value_for_myst_nb(monkeypatch):
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda obj, **kw: shown.append(obj))
+    pasted = []
+    monkeypatch.setattr("myst_nb.glue", lambda name, value, display: pasted.append((name, repr(value), display)))
+    assert notebook.glue("rule_auc", 0.63312, ".3f") == "0.633"
+    assert pasted == [("rule_auc", "0.633", False)]  # pasted without quotes
+    assert shown == [{"text/plain": "rule_auc = 0.633"}]
+    assert notebook.glue("rows", 1_260_000, ",d") == "1,260,000"
+    assert notebook.glue("share", 0.049, ".1%") == "4.9%"
+    assert notebook.glue("region", "BR") == "BR"
+
+
+@pytest.mark.parametrize("args, error, match", [
+    (("1x", 0.5), ValueError, "identifier"),
+    (("x", [1, 2]), TypeError, "numbers or text"),
+    (("x", True), TypeError, "numbers or text"),
+    (("x", float("nan")), ValueError, "finite"),
+    (("x", 0.5, ",d"), ValueError, "does not apply"),
+    (("x", "BR", ".3f"), ValueError, "already text"),
+])
+def test_glue_rejects_what_it_cannot_quote(monkeypatch, args, error, match):
+    monkeypatch.setattr("myst_nb.glue", lambda *a, **k: None)
+    with pytest.raises(error, match=match):
+        notebook.glue(*args)
+
+
+def test_claim_passes_silently_and_fails_with_the_sentence(monkeypatch):
+    monkeypatch.setattr("IPython.display.display", lambda obj, **kw: None)
+    assert notebook.claim(0.63 > 0.51, "the rule beats the lookup table") == "the rule beats the lookup table"
+    assert notebook.claim(np.bool_(True), "numpy truth values work")
+    with pytest.raises(notebook.ClaimError, match="the text says 'A beats B'"):
+        notebook.claim(False, "A beats B")
+    with pytest.raises(AssertionError):  # nbval reports it as a failed assertion
+        notebook.claim(0, "zero is false")
+    with pytest.raises(TypeError, match="one truth value"):
+        notebook.claim(pd.Series([True, False]), "ambiguous")
+    with pytest.raises(ValueError, match="needs the sentence"):
+        notebook.claim(True, "  ")

@@ -90,6 +90,82 @@ def show_source(obj, *, start: str | None = None) -> "Markdown":  # noqa: F821
     return Markdown(f"{header}\n\n```python\n{text}\n```")
 
 
+class _Quoted(str):
+    """Text whose repr is itself, so that myst-nb pastes it without quotes."""
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+def _format(value, fmt: str) -> str:
+    if isinstance(value, str):
+        if fmt:
+            raise ValueError("a format applies to numbers; this value is already text")
+        return value
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"glue quotes numbers or text, not {type(value).__name__} {value!r}")
+    if not np.isfinite(float(value)):
+        raise ValueError(f"a quoted number must be finite, got {value!r}")
+    try:
+        return format(value, fmt)
+    except ValueError as err:
+        raise ValueError(f"format {fmt!r} does not apply to {value!r}: {err}") from None
+
+
+_NAME = __import__("re").compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
+def glue(name: str, value, fmt: str = "") -> str:
+    """Quote a computed value in the prose: the text then reads ``{glue:text}`name```.
+
+    The value is formatted here (``fmt`` is a format spec such as ``".3f"``, ``",d"`` or ``".1%"``),
+    so the page shows exactly the digits the notebook chose. On the website the value is pasted into
+    the sentence by myst-nb; in JupyterLab the (hidden on the site) cell shows ``name = value``, so
+    the reader sees the same figures. Returns the formatted text.
+
+    Introduced in chapter 1 ("Overview"); every chapter quotes its numbers this way.
+    """
+    from IPython.display import display
+    from myst_nb import glue as myst_glue
+
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise ValueError(f"a glue name is a Python identifier, got {name!r}")
+    if not isinstance(fmt, str):
+        raise TypeError(f"fmt must be a format spec string, got {fmt!r}")
+    text = _format(value, fmt)
+    myst_glue(name, _Quoted(text), display=False)
+    display({"text/plain": f"{name} = {text}"}, raw=True)
+    return text
+
+
+class ClaimError(AssertionError):
+    """A sentence of the prose that the notebook's own output no longer supports.
+
+    Introduced in chapter 1 ("Overview"), raised by :func:`claim`.
+    """
+
+
+def claim(condition, sentence: str) -> str:
+    """Assert what the prose says of an output; fail with the sentence when a re-run contradicts it.
+
+    ``sentence`` is quoted from the markdown beside the cell (a test checks that it occurs there),
+    so a reader of a failing run sees which words stopped being true. Returns a check mark line,
+    shown in JupyterLab (the cell is removed on the site).
+
+    Introduced in chapter 1 ("Overview"); every chapter asserts its claims this way.
+    """
+    if not isinstance(sentence, str) or not sentence.strip():
+        raise ValueError("a claim needs the sentence of the prose that it checks")
+    if isinstance(condition, (pd.Series, pd.DataFrame, np.ndarray)) and np.size(condition) != 1:
+        raise TypeError("a claim's condition is one truth value: reduce it with .all() or .any() first")
+    if not bool(condition):
+        raise ClaimError(f"the text says {sentence!r}, but this run's output does not support it")
+    from IPython.display import display
+
+    display({"text/plain": f"\u2713 {sentence}"}, raw=True)
+    return sentence
+
+
 def figure_slider(draw, values, value=None, description: str = ""):
     """A slider that flips between outputs drawn in advance, one per value.
 

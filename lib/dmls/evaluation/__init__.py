@@ -1,4 +1,4 @@
-"""Offline evaluation: baselines, calibration, slices, behavioural tests, confidence.
+"""Offline evaluation: baselines, calibration, slices, behavioural tests, confidence, uncertainty.
 
 Introduced in chapter 6 ("Model Offline Evaluation").
 """
@@ -7,7 +7,10 @@ from .behavioural import BehaviouralResult, directional_test, invariance_test, p
 from .calibration import expected_calibration_error, reliability_table
 from .confidence import confidence_for_coverage, selective_prediction
 from .slices import compare_on_slices, slice_report
+from .uncertainty import (Interval, SeedRuns, difference_interval, interval_table, mean_interval, metric_interval,
+                          repeat_over_seeds)
 
-__all__ = ["BehaviouralResult", "PopularityBaseline", "baseline_scores", "compare_on_slices",
+__all__ = ["BehaviouralResult", "Interval", "SeedRuns", "difference_interval", "interval_table",
+           "mean_interval", "metric_interval", "repeat_over_seeds", "PopularityBaseline", "baseline_scores", "compare_on_slices",
            "confidence_for_coverage", "directional_test", "expected_calibration_error", "invariance_test",
            "perturbation_test", "reliability_table", "selective_prediction", "slice_report"]
