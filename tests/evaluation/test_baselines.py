@@ -25,7 +25,8 @@ def test_package_exports_what_it_documents():
     assert sorted(dmls.evaluation.__all__) == sorted(
         ["BehaviouralResult", "PopularityBaseline", "baseline_scores", "compare_on_slices", "confidence_for_coverage",
          "directional_test", "expected_calibration_error", "invariance_test", "perturbation_test",
-         "reliability_table", "selective_prediction", "slice_report"])
+         "reliability_table", "selective_prediction", "slice_report", "Interval", "SeedRuns", "difference_interval",
+         "interval_table", "mean_interval", "metric_interval", "repeat_over_seeds"])
     assert all(hasattr(dmls.evaluation, name) for name in dmls.evaluation.__all__)
 
 
