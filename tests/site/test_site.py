@@ -141,3 +141,32 @@ def test_sliders_work_without_a_kernel(probe, base_url, page):
     tab.wait_for_function(f"() => document.querySelector('.widget-readout').innerText !== {before_value!r}")
     assert tab.evaluate(visible_output) != before_output, "the slider moved but the figure did not change"
     assert not probe.problems(), "\n".join(probe.problems())
+
+
+CHAPTER_PAGES = [p for p in html_pages() if p.startswith("notebooks/")]
+
+
+@pytest.mark.parametrize("page", CHAPTER_PAGES)
+def test_no_markup_leaks_and_hidden_checks_stay_hidden(site, page):
+    """Roles are rendered (no raw {glue:text} or {term}), and the remove-cell checks are not on the page."""
+    text = (site / page).read_text(encoding="utf-8")
+    for raw in ("{glue:text}", "{glue}", "{term}", "{doc}", "{ref}", "{cite}"):
+        assert raw not in text, f"{page} shows raw MyST markup {raw}"
+    assert "\u2713 " not in text, f"{page} shows the output of a hidden claim cell"
+    assert "notebook.claim(" not in text and "notebook.glue(" not in text, f"{page} shows a hidden check cell"
+    assert "check_solution(" not in text or "toggle-hidden" in text or "tag_hide-cell" in text, \
+        f"{page} shows a solution that is not folded"
+
+
+@pytest.mark.parametrize("page", CHAPTER_PAGES)
+def test_solutions_are_folded_in_the_browser(probe, base_url, page):
+    """A solution cell (tag hide-cell) is collapsed until the reader opens it."""
+    tab = probe.open(urljoin(base_url, page))
+    cells = tab.locator(".cell.tag_hide-cell")
+    if "check_solution(" not in (SITE / page).read_text(encoding="utf-8"):
+        pytest.skip(f"{page} has no checked exercises yet")
+    assert cells.count() >= 3, f"{page}: fewer than three folded solutions"
+    first = cells.first
+    first.scroll_into_view_if_needed()
+    assert not first.locator(".cell_input").first.is_visible(), "a solution is visible before it is opened"
+    assert not probe.problems(), "\n".join(probe.problems())
