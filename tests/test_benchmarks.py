@@ -48,3 +48,9 @@ def test_notebook_benchmark_times_a_notebook(tmp_path, capsys):
     [row] = results["notebooks"]
     assert row["notebook"] == "tiny.ipynb" and 0 < row["seconds"] < 60
     assert len(results["reference_s"]) == 2 and min(results["reference_s"]) > 0
+
+
+def test_interval_benchmark_runs_and_reports(tmp_path, capsys):
+    text, results = run("bench_intervals.py", ["--rows", "2000", "--resamples", "100"], tmp_path, capsys)
+    assert "DeLong" in text and "speed-up" in text
+    assert len(results) == 2 and all(r["dmls_s"] > 0 and r["obvious_s"] > 0 for r in results)
