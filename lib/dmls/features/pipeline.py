@@ -266,7 +266,8 @@ class FeaturePipeline(TransformerMixin, BaseEstimator):
     - crosses the pairs in ``crosses`` into ``cross_buckets`` hashed columns (:class:`FeatureCross`);
     - encodes the hour of day as sines and cosines (:class:`SinusoidalEncoding`, period 24);
     - encodes the slate ``position`` as chosen by ``position``: one-hot (a learned weight per
-      slot), sinusoidal, the plain number, or not at all.
+      slot), sinusoidal (the Transformer's geometric wavelengths, from ``2 pi`` to 40 slots, so
+      that no two slots share a code), the plain number, or not at all.
 
     Parameters
     ----------
@@ -386,7 +387,8 @@ class FeaturePipeline(TransformerMixin, BaseEstimator):
         if self.position == "onehot":
             parts.append(("position", OneHotEncoder(handle_unknown="ignore"), ["position"]))
         elif self.position == "sinusoidal":
-            parts.append(("position", SinusoidalEncoding(n_frequencies=3, period=40.0), ["position"]))
+            parts.append(("position", SinusoidalEncoding(n_frequencies=3, period=40.0, wavelengths="geometric"),
+                          ["position"]))
         elif self.position == "number":
             parts.append(("position", "passthrough", ["position"]))
         return ColumnTransformer(parts, sparse_threshold=1.0)

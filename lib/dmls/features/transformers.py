@@ -40,6 +40,8 @@ MAX_BUCKETS = int(np.iinfo(np.int32).max)
 #: The most frequencies :class:`SinusoidalEncoding` makes: beyond 2**63 / period, the codes of
 #: nearby numbers are float rounding noise.
 MAX_FREQUENCIES = 64
+#: The wavelength schemes of :class:`SinusoidalEncoding`.
+WAVELENGTHS = ("harmonic", "geometric")
 
 
 def _check_buckets(n_buckets) -> None:
@@ -294,16 +296,38 @@ class FeatureCross(_CategoricalInputMixin, TransformerMixin, BaseEstimator):
 
 
 class SinusoidalEncoding(TransformerMixin, BaseEstimator):
-    """Each numeric column as ``sin`` and ``cos`` of ``2 pi x / period`` at ``n_frequencies``
-    frequencies (period, period/2, period/4, ...): nearby values get nearby codes, and a model
-    can read both coarse and fine differences in position.
+    """Each numeric column as ``sin`` and ``cos`` of ``2 pi x / wavelength`` at ``n_frequencies``
+    wavelengths: nearby values get nearby codes, and a model can read both coarse and fine
+    differences in position.
+
+    Parameters
+    ----------
+    n_frequencies : int
+        Number of wavelengths; each gives a sine and a cosine column.
+    period : float
+        The longest wavelength.
+    wavelengths : {"harmonic", "geometric"}
+        ``"harmonic"`` (the default): ``period, period/2, period/4, ...``. Every wavelength divides
+        ``period``, so the code repeats exactly after ``period`` — right for a cyclic number such as
+        the hour of the day (period 24), wrong for a position, where values ``period/2`` apart then
+        agree on every wavelength but the longest. ``"geometric"``: the Transformer's scheme
+        (Vaswani et al., 2017), wavelengths evenly spaced on a log scale from ``min_wavelength`` up
+        to ``period`` (the Transformer uses ``2 pi`` to about ``2 pi * 10000``). No wavelength is a
+        multiple of another, so distinct positions get distinct codes and the dot product of two
+        codes falls, roughly, with their distance.
+    min_wavelength : float
+        The shortest wavelength of ``"geometric"`` (default ``2 pi``); at most ``period``. Not used
+        by ``"harmonic"``.
 
     Introduced in chapter 5 ("Discrete and Continuous Positional Embeddings").
     """
 
-    def __init__(self, n_frequencies: int = 4, period: float = 20.0):
+    def __init__(self, n_frequencies: int = 4, period: float = 20.0, wavelengths: str = "harmonic",
+                 min_wavelength: float = 2 * np.pi):
         self.n_frequencies = n_frequencies
         self.period = period
+        self.wavelengths = wavelengths
+        self.min_wavelength = min_wavelength
 
     def fit(self, X, y=None):
         if isinstance(self.n_frequencies, bool) or not isinstance(self.n_frequencies, (int, np.integer)):
@@ -316,15 +340,40 @@ class SinusoidalEncoding(TransformerMixin, BaseEstimator):
             raise WrongTypeError(f"period must be a positive number, got {type(self.period).__name__} {self.period!r}")
         if not (np.isfinite(self.period) and self.period > 0):
             raise ValueError(f"period must be a positive number, got {self.period!r}")
-        if not np.isfinite(2 * np.pi * 2.0 ** (self.n_frequencies - 1) / self.period):
+        if not isinstance(self.wavelengths, str) or self.wavelengths not in WAVELENGTHS:
+            raise ValueError(f"wavelengths must be one of {WAVELENGTHS}, got {self.wavelengths!r}")
+        if self.wavelengths == "geometric":
+            if isinstance(self.min_wavelength, (bool, np.bool_)) or \
+                    not isinstance(self.min_wavelength, (int, float, np.number)):
+                raise WrongTypeError(f"min_wavelength must be a positive number, got "
+                                     f"{type(self.min_wavelength).__name__} {self.min_wavelength!r}")
+            if not (np.isfinite(self.min_wavelength) and 0 < self.min_wavelength <= self.period):
+                raise ValueError(f"min_wavelength must be a positive number no larger than period "
+                                 f"({self.period!r}), got {self.min_wavelength!r}")
+        if not np.isfinite(self._scales()).all():
             raise ValueError(f"period {self.period!r} is too small: its highest frequency overflows")
         validate_data(self, X, reset=True)
         return self
 
+    def _scales(self) -> np.ndarray:
+        """``2 pi / wavelength`` for each wavelength, longest first."""
+        k = np.arange(self.n_frequencies)
+        with np.errstate(over="ignore", divide="ignore"):
+            if self.wavelengths == "geometric":
+                ratio = (self.min_wavelength / self.period) ** (k / max(self.n_frequencies - 1, 1))
+                return 2 * np.pi / (self.period * ratio)
+            return 2 * np.pi * (2.0 ** k) / self.period
+
+    @property
+    def wavelengths_(self) -> np.ndarray:
+        """The wavelengths used, longest first (after ``fit``)."""
+        check_is_fitted(self, "n_features_in_")
+        return 2 * np.pi / self._scales()
+
     def transform(self, X):
         check_is_fitted(self, "n_features_in_")
         X = validate_data(self, X, reset=False)
-        scales = 2 * np.pi * (2.0 ** np.arange(self.n_frequencies)) / self.period
+        scales = self._scales()
         angles = X[:, :, None] * scales[None, None, :]
         return np.concatenate([np.sin(angles), np.cos(angles)], axis=2).reshape(len(X), -1)
 
