@@ -11,11 +11,17 @@ arrive twice. Both paths count each click once, by its id (the impression it ans
 one value per impression id: the batch query deduplicates its inputs, the stream processor
 ignores a click it already holds, and its results are keyed by impression id (an idempotent
 sink: a repeated impression gives the same value again and is kept once).
+
+Keeping the feature fresh is where the two differ: :func:`batch_refresh` is the batch job run on a
+schedule (every run reads the whole window again; between runs the value goes stale), and
+:attr:`ClicksInWindow.click_touches` counts the stream processor's work in the same unit, click
+records touched.
 """
 from __future__ import annotations
 
 import time
 from collections import defaultdict, deque
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Iterable, Iterator
 
@@ -25,6 +31,7 @@ import pandas as pd
 
 from dmls.world import Log
 
+from .._validation import check_column
 from .eventlog import EventLog
 from .schemas import EVENT_SCHEMA
 
@@ -86,6 +93,9 @@ class ClicksInWindow:
         self._clicks: dict[int, deque] = defaultdict(deque)
         self._click_ids: dict[int, deque] = defaultdict(deque)
         self.processed = 0
+        #: Click records the state took in and let go of: the processor's work on the feature.
+        self.clicks_added = 0
+        self.clicks_expired = 0
 
     def process(self, event: dict) -> tuple[int, int] | None:
         """Consume one event; for an impression, return ``(impression_id, clicks in window)``."""
@@ -96,7 +106,7 @@ class ClicksInWindow:
     def process_many(self, events: Iterable[dict], out: list) -> None:
         """Consume events in order, appending ``(impression_id, clicks in window)`` to ``out``."""
         clicks, click_ids, window, to_ms = self._clicks, self._click_ids, self.window_ms, _iso_to_ms
-        n = 0
+        n = added = expired = 0
         for event in events:
             n += 1
             kind = event["event"]
@@ -107,14 +117,17 @@ class ClicksInWindow:
             q = clicks[user]
             if q and q[0] < t - window:
                 ids = click_ids[user]
+                held = len(q)
                 while q and q[0] < t - window:
                     q.popleft()
                     ids.popleft()
+                expired += held - len(q)
             if kind == "click":
                 ids = click_ids[user]
                 if event["impression_id"] not in ids:  # a repeated delivery of a click it holds
                     q.append(t)
                     ids.append(event["impression_id"])
+                    added += 1
             else:
                 # The window is [t - window, t): clicks stamped exactly t do not count, even if
                 # they arrived first.
@@ -123,6 +136,8 @@ class ClicksInWindow:
                     n_in -= 1
                 out.append((event["impression_id"], n_in))
         self.processed += n
+        self.clicks_added += added
+        self.clicks_expired += expired
 
     def run(self, events: Iterable[dict]) -> Iterator[tuple[int, int]]:
         for event in events:
@@ -134,6 +149,15 @@ class ClicksInWindow:
     def state_size(self) -> int:
         """Click times currently held, across all users."""
         return sum(len(q) for q in self._clicks.values())
+
+    @property
+    def click_touches(self) -> int:
+        """Click records the processor has touched: each added once and, once out of the window, dropped once.
+
+        The unit of work that :func:`batch_refresh` counts for a batch job (click records read), so
+        that the two ways of keeping the feature fresh can be compared on the same scale.
+        """
+        return self.clicks_added + self.clicks_expired
 
 
 def clicks_in_window_stream(events: EventLog, topic: str = "events", group: str = "clicks-last-hour",
@@ -201,3 +225,111 @@ def clicks_in_window_batch(impressions, clicks, window="1h", con: duckdb.DuckDBP
                 pass
         if own:
             con.close()
+
+
+@dataclass(frozen=True)
+class BatchRefresh:
+    """What a batch job that recomputes the feature on a schedule serves, and what it reads.
+
+    ``values`` has one row per impression: ``exact`` (the user's clicks in the window right before
+    the impression, what the stream processor gives), ``served`` (the value of the last batch run
+    before the impression) and ``age_s`` (how old that run is). ``click_reads`` counts the click
+    records the runs read, each run reading every click of its window.
+
+    Introduced in chapter 3 ("Batch Processing Versus Stream Processing"); returned by
+    :func:`batch_refresh`.
+    """
+
+    window: str
+    every: str | None
+    runs: int
+    click_reads: int
+    values: pd.DataFrame
+
+    @property
+    def wrong(self) -> np.ndarray:
+        """True for each impression whose served value differs from the exact one."""
+        return (self.values["served"] != self.values["exact"]).to_numpy()
+
+
+def _epoch_ms(values, name: str) -> np.ndarray:
+    try:
+        stamps = pd.to_datetime(values)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"{name} must hold timestamps: {err}") from None
+    if stamps.isna().any():
+        raise ValueError(f"{name} contains missing timestamps")
+    if getattr(stamps.dt, "tz", None) is not None:
+        stamps = stamps.dt.tz_convert("UTC").dt.tz_localize(None)
+    return stamps.to_numpy("datetime64[ms]").astype(np.int64)
+
+
+def batch_refresh(impressions: pd.DataFrame, clicks: pd.DataFrame, window="1h", every="1h") -> BatchRefresh:
+    """The clicks-in-window feature as a batch job that recomputes it every ``every``.
+
+    A run at time ``r`` (runs fall on multiples of ``every`` since the epoch, from the first
+    impression to the last) reads every click of ``[r - window, r)`` and counts them per user;
+    an impression at ``t`` is served the value of the last run at or before ``t``, which misses the
+    clicks since the run. With ``every=None`` the job runs again for every impression, which makes
+    every value exact at the price of reading the whole window each time. Clicks are counted once
+    per impression id (at-least-once delivery), as both :func:`clicks_in_window_batch` and
+    :class:`ClicksInWindow` do.
+
+    Parameters
+    ----------
+    impressions, clicks : DataFrame
+        With ``impression_id``, ``user_id`` and ``shown_at`` (impressions) or ``clicked_at``
+        (clicks), as in :class:`dmls.world.Log`.
+    window : duration
+        The feature's window (``"1h"``).
+    every : duration or None
+        How often the batch job runs (``"15min"``, ``"1D"``), or None for a run per impression.
+
+    Raises ValueError for a non-positive duration or a missing column, TypeError for inputs
+    that are not DataFrames.
+
+    Introduced in chapter 3 ("Batch Processing Versus Stream Processing").
+    """
+    for name, frame, time_column in (("impressions", impressions, "shown_at"), ("clicks", clicks, "clicked_at")):
+        if not isinstance(frame, pd.DataFrame):
+            raise TypeError(f"{name} must be a DataFrame, got {type(frame).__name__}")
+        for column in ("impression_id", "user_id", time_column):
+            check_column(frame, column, name, f"{name} has no column {column!r}")
+    window_ms = _window_ms(window)
+    every_ms = None if every is None else _window_ms(every)
+    shows = impressions.drop_duplicates("impression_id")
+    taken = clicks.drop_duplicates("impression_id")
+    t = _epoch_ms(shows["shown_at"], "shown_at")
+    users = shows["user_id"].to_numpy(np.int64)
+    click_t = _epoch_ms(taken["clicked_at"], "clicked_at")
+    click_users = taken["user_id"].to_numpy(np.int64)
+    if (users < 0).any() or (click_users < 0).any():
+        raise ValueError("user_id must be non-negative")
+    # One sorted key per click, user first, so that a user's clicks in [a, b) are one searchsorted.
+    shift = np.int64(1) << np.int64(42)  # epoch milliseconds stay below 2**42 until the year 2109
+    keys = np.sort(click_users * shift + click_t)
+    all_times = np.sort(click_t)
+
+    def per_user(ends: np.ndarray) -> np.ndarray:
+        base = users * shift
+        return np.searchsorted(keys, base + ends, "left") - np.searchsorted(keys, base + ends - window_ms, "left")
+
+    def in_window(ends: np.ndarray) -> np.ndarray:
+        return np.searchsorted(all_times, ends, "left") - np.searchsorted(all_times, ends - window_ms, "left")
+
+    exact = per_user(t)
+    if every_ms is None:
+        run_at, runs, reads = t, len(t), int(in_window(t).sum()) if len(t) else 0
+    else:
+        run_at = (t // every_ms) * every_ms
+        if len(t):
+            schedule = np.arange(run_at.min(), run_at.max() + 1, every_ms, dtype=np.int64)
+            runs, reads = len(schedule), int(in_window(schedule).sum())
+        else:
+            runs, reads = 0, 0
+    values = pd.DataFrame({
+        "impression_id": shows["impression_id"].to_numpy(), "user_id": users,
+        "shown_at": shows["shown_at"].to_numpy(), "exact": exact, "served": per_user(run_at),
+        "age_s": (t - run_at) / 1000.0,
+    }).sort_values("impression_id", ignore_index=True)
+    return BatchRefresh(str(window), None if every is None else str(every), int(runs), reads, values)
