@@ -2,7 +2,7 @@
 
 Introduced in chapter 4 ("Data Augmentation"). The image helpers work on scikit-learn's 8x8
 handwritten digits (a side example: the book's techniques are clearest on images); the text
-helper writes listing titles from the marketplace's own vocabulary.
+helpers write listing titles from the marketplace's own vocabulary and mask their tokens as BERT does.
 """
 from __future__ import annotations
 
@@ -157,16 +157,20 @@ def mixup(X, y, n_classes: int, rng: np.random.Generator, alpha: float = 0.4):
     return lam * X + (1 - lam) * X[partner], lam * onehot + (1 - lam) * onehot[partner]
 
 
-def template_titles(n: int, rng: np.random.Generator, prohibited: bool = False) -> list[str]:
+def template_titles(n: int, rng: np.random.Generator, prohibited: bool = False, terms=None) -> list[str]:
     """Listing titles written from templates and the marketplace's vocabulary; with
     ``prohibited``, each carries one of the terms that mark counterfeit goods.
+
+    ``terms`` are the words a prohibited title carries. By default they are the marketplace's own
+    hidden list (``dmls.world.catalog.PROHIBITED_TERMS``), which only the simulator knows: an upper
+    bound on what templates can do. Pass the terms a practitioner would guess instead.
 
     Raises
     ------
     TypeError
-        If ``rng`` is not a Generator or ``prohibited`` not a bool.
+        If ``rng`` is not a Generator, ``prohibited`` not a bool, or ``terms`` not a list of strings.
     ValueError
-        If ``n`` is not a non-negative integer.
+        If ``n`` is not a non-negative integer, or ``terms`` is empty.
 
     Introduced in chapter 4 ("Data Synthesis").
     """
@@ -175,6 +179,11 @@ def template_titles(n: int, rng: np.random.Generator, prohibited: bool = False) 
     _check_rng(rng)
     if not isinstance(prohibited, (bool, np.bool_)):
         raise TypeError(f"prohibited must be True or False, got {type(prohibited).__name__} {prohibited!r}")
+    if terms is None:
+        terms = PROHIBITED_TERMS
+    else:
+        terms = _strings("terms", terms)
+    chosen_terms = tuple(terms)
     categories = list(CATEGORIES)
     titles = []
     for _ in range(n):
@@ -185,7 +194,64 @@ def template_titles(n: int, rng: np.random.Generator, prohibited: bool = False) 
         if rng.random() < 0.5:
             title += f", {COLOURS[rng.integers(len(COLOURS))]}"
         if prohibited:
-            term = PROHIBITED_TERMS[rng.integers(len(PROHIBITED_TERMS))]
+            term = chosen_terms[rng.integers(len(chosen_terms))]
             title = f"{term} {title}" if rng.random() < 0.5 else f"{title} ({term})"
         titles.append(title)
     return titles
+
+
+def _strings(name: str, values) -> list[str]:
+    if isinstance(values, (str, bytes)):
+        raise TypeError(f"{name} must be a list of strings, not one string {values!r}")
+    try:
+        values = list(values)
+    except TypeError:
+        raise TypeError(f"{name} must be a list of strings, got {type(values).__name__}") from None
+    bad = [v for v in values if not isinstance(v, str)]
+    if bad:
+        raise TypeError(f"{name} must hold strings, got {type(bad[0]).__name__} {bad[0]!r}")
+    if not values:
+        raise ValueError(f"{name} is empty")
+    return values
+
+
+MASK = "[MASK]"
+
+
+def mask_tokens(texts, rng: np.random.Generator, rate: float = 0.15, vocabulary=None,
+                mask: str = MASK) -> list[str]:
+    """BERT-style token masking as text augmentation: each whitespace token of each text is chosen
+    with probability ``rate``; a chosen token becomes ``mask`` 80% of the time, a random token of
+    ``vocabulary`` 10% of the time, and stays as it is otherwise. Every text keeps its label.
+
+    ``vocabulary`` defaults to the tokens of ``texts`` themselves (with their frequencies), so a
+    replacement is a plausible word of the same corpus. Returns one new text per input text.
+
+    Raises
+    ------
+    TypeError
+        If ``texts`` or ``vocabulary`` is not a list of strings, ``rng`` is not a Generator, or
+        ``rate`` is not a number.
+    ValueError
+        If ``texts`` is empty or ``rate`` is outside [0, 1].
+
+    Introduced in chapter 4 ("Simple Label-Preserving Transformations": BERT's masking, for text).
+    """
+    texts = _strings("texts", texts)
+    _check_rng(rng)
+    rate = check_number("rate", rate, minimum=0.0, maximum=1.0)
+    if not isinstance(mask, str) or not mask:
+        raise TypeError(f"mask must be a non-empty string, got {mask!r}")
+    tokens = [t.split() for t in texts]
+    vocab = [w for ws in tokens for w in ws] if vocabulary is None else _strings("vocabulary", vocabulary)
+    if not vocab:
+        raise ValueError("there is no token to replace with: vocabulary is empty")
+    out = []
+    for words in tokens:
+        chosen = rng.random(len(words)) < rate
+        action = rng.random(len(words))
+        picks = rng.integers(len(vocab), size=len(words))
+        new = [mask if c and a < 0.8 else vocab[p] if c and a < 0.9 else w
+               for w, c, a, p in zip(words, chosen, action, picks)]
+        out.append(" ".join(new))
+    return out

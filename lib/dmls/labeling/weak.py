@@ -225,3 +225,40 @@ def majority_vote(L, n_classes: int, seed: int = 0) -> np.ndarray:
     out = counts.argmax(axis=1)
     out[(M == ABSTAIN).all(axis=1)] = ABSTAIN
     return out
+
+
+def macro_f1(y_true, y_pred, sample_weight=None) -> float:
+    """The unweighted mean over classes of each class's F1 score, from one weighted confusion count.
+
+    Gives what ``sklearn.metrics.f1_score(..., average="macro")`` gives (classes are those present
+    in ``y_true`` or ``y_pred``; a class with no true and no predicted row scores 0), about a
+    hundred times faster, so that ``dmls.evaluation.metric_interval(macro_f1, ...)`` can bootstrap it.
+
+    Raises
+    ------
+    ValueError
+        If the arrays are not 1-d integer class labels of one length, or a weight is negative.
+
+    Introduced in chapter 4 ("Weak supervision": comparing a label model with majority vote).
+    """
+    y = np.asarray(y_true)
+    p = np.asarray(y_pred)
+    if y.ndim != 1 or p.shape != y.shape:
+        raise ValueError(f"y_true and y_pred must be 1-d and of one length, got {y.shape} and {p.shape}")
+    for name, a in (("y_true", y), ("y_pred", p)):
+        if a.dtype.kind not in "iub" and not (a.dtype.kind == "f" and np.all(a == np.round(a))):
+            raise ValueError(f"{name} must hold integer class labels")
+    y, p = y.astype(int), p.astype(int)
+    if len(y) and min(y.min(), p.min()) < 0:
+        raise ValueError("class labels must be >= 0")
+    w = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, dtype=float)
+    if w.shape != y.shape or (w < 0).any():
+        raise ValueError("sample_weight must be non-negative, one weight per row")
+    k = int(max(y.max(), p.max())) + 1 if len(y) else 0
+    classes = np.union1d(np.unique(y), np.unique(p))
+    tp = np.bincount(y[y == p], weights=w[y == p], minlength=k)
+    true = np.bincount(y, weights=w, minlength=k)
+    pred = np.bincount(p, weights=w, minlength=k)
+    denom = true + pred
+    f1 = np.divide(2 * tp, denom, out=np.zeros(k), where=denom > 0)
+    return float(f1[classes].mean()) if len(classes) else 0.0

@@ -1,0 +1,97 @@
+"""Chapter 4's checked exercises: a stratified allocation, an importance-sampling estimate by hand,
+and how accurate a careless labeling function is.
+
+Every truth is computed from the library on the chapter's own marketplace (the world the notebook
+builds, after its four weeks: its users and its catalogue), cached after the first check.
+
+Introduced in chapter 4 ("Training Data"), section "Exercises".
+"""
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from . import as_number, close_to, exercise
+
+#: The logged top-slot choices of exercise 4.2: was it clicked, the old ranker's probability of
+#: the choice (propensity), and the new ranker's probability of the same choice.
+IPS_CLICKED = (1, 0, 0, 1, 0, 0, 1, 0)
+IPS_LOGGING = (0.5, 0.5, 0.5, 0.25, 0.25, 0.5, 0.1, 0.25)
+IPS_TARGET = (0.25, 0.25, 0.5, 0.5, 0.5, 0.25, 0.4, 0.5)
+
+
+@functools.cache
+def _world():
+    """The notebook's world after its four weeks (users sign up and listings appear as it runs)."""
+    from dmls.world import NewRegion, World
+
+    world = World(seed=2022, n_users=10_000, n_items=3_000, n_sellers=300,
+                  scenarios=[NewRegion(onset=0, region="BR", share=0.01, launch_users=150)])
+    world.run(days=28)
+    return world
+
+
+def _us_mobile(floor: int) -> int:
+    from dmls.sampling import stratified
+
+    users = _world().users
+    both = users.assign(stratum=users["region"].astype(str) + "/" + users["device"].astype(str))
+    sample = stratified(both, "stratum", n=300, seed=0, min_per_stratum=floor)
+    return int((sample["stratum"] == "US/mobile").sum())
+
+
+@functools.cache
+def _us_mobile_with_floor() -> int:
+    return _us_mobile(2)
+
+
+@functools.cache
+def _us_mobile_proportional() -> int:
+    return _us_mobile(0)
+
+
+@exercise("4.1", question="A sample of 300 users stratified by region and device (a column 'region/device'), "
+                          "with min_per_stratum=2: how many users does the US/mobile stratum get?",
+          hint="every stratum first gets its floor of 2; only what is left of the 300 is shared out in "
+               "proportion to the strata's sizes (dmls.sampling.stratified does this; count its rows)",
+          wrong_answers=(71, 0, 2, 300))
+def _(answer):
+    x = as_number(answer)
+    if x == _us_mobile_proportional() and x != _us_mobile_with_floor():
+        return False, "that is the proportional share without the floor."
+    return close_to(x, _us_mobile_with_floor(), abs=0.5)
+
+
+@functools.cache
+def _ips_truth() -> float:
+    from dmls.sampling import ips
+
+    return ips(np.array(IPS_CLICKED, float), np.array(IPS_TARGET), np.array(IPS_LOGGING))
+
+
+@exercise("4.2", question="Eight logged top-slot choices (dmls.exercises.chapter04.IPS_CLICKED, IPS_LOGGING, "
+                          "IPS_TARGET): the inverse-propensity (IPS) estimate of the new ranker's click rate.",
+          hint="weigh each click by target / logging probability and average over all eight choices, "
+               "not only the clicked ones",
+          wrong_answers=(3 / 8, 0.39 / 0.7, (0.5 + 2 + 4) / 3))
+def _(answer):
+    return close_to(answer, _ips_truth(), abs=1e-3)
+
+
+@functools.cache
+def _copy_accuracy() -> float:
+    world = _world()
+    title = world.items["title"].str.lower()
+    issue = world.truth.items.set_index("item_id")["issue"].astype(str).loc[world.items["item_id"]].to_numpy()
+    says_copy = title.str.contains("copy").to_numpy()
+    return float((issue[says_copy] == "prohibited").mean())
+
+
+@exercise("4.3", question="The labeling function 'says copy' votes 'prohibited' for every listing whose title "
+                          "contains 'copy'. Of the listings it votes on, what share are really prohibited?",
+          hint="restrict to the titles containing 'copy' (lower-cased) and compare with the simulator's "
+               "truth (world.truth.items['issue']); coverage is the share of all listings it votes on",
+          wrong_answers=(0.019, 1.0, 0.8))
+def _(answer):
+    return close_to(answer, _copy_accuracy(), abs=0.005)
