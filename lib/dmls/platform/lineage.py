@@ -68,7 +68,13 @@ def params_fingerprint(params: Mapping[str, Any]) -> str:
 
 @dataclass(frozen=True)
 class ModelVersion:
-    """A model's identity: the fingerprints of its training code, data and parameters.
+    """A model's identity: the fingerprints of its training code, data and parameters, and of the
+    history its features read.
+
+    ``history`` fingerprints the table a model's history features are computed from (the past
+    clicks behind ``user_ctr``, ``item_ctr`` and ``taste_share``), which changes the model's
+    behaviour as much as its training rows do; it is empty (``""``) for a model without one, and
+    then the version's ``id`` is what it was before history was versioned.
 
     Introduced in chapter 1 ("Machine Learning Systems Versus Traditional Software"); the model
     store of chapter 10 keeps one per model.
@@ -77,25 +83,33 @@ class ModelVersion:
     code: str
     data: str
     params: str
+    history: str = ""
 
     def __post_init__(self):
-        for name in ("code", "data", "params"):
+        for name in ("code", "data", "params", "history"):
             if not isinstance(getattr(self, name), str):
                 raise TypeError(f"ModelVersion.{name} must be a fingerprint string, got {type(getattr(self, name)).__name__}")
 
     @property
     def id(self) -> str:
-        return _digest(self.code.encode(), self.data.encode(), self.params.encode())
+        parts = [self.code.encode(), self.data.encode(), self.params.encode()]
+        if self.history:
+            parts.append(b"history:" + self.history.encode())
+        return _digest(*parts)
 
     @classmethod
-    def of(cls, train: Callable, data: pd.DataFrame, params: Mapping[str, Any]) -> "ModelVersion":
-        return cls(code_fingerprint(train), dataset_fingerprint(data), params_fingerprint(params))
+    def of(cls, train: Callable, data: pd.DataFrame, params: Mapping[str, Any], *,
+           history: pd.DataFrame | None = None) -> "ModelVersion":
+        """The version of the model ``train`` fits on ``data`` with ``params``, its features computed
+        from ``history`` (a table, or None for a model without history features)."""
+        return cls(code_fingerprint(train), dataset_fingerprint(data), params_fingerprint(params),
+                   "" if history is None else dataset_fingerprint(history))
 
     def diff(self, other: "ModelVersion") -> list[str]:
-        """Which of code, data and params differ from ``other``."""
+        """Which of code, data, params and history differ from ``other``."""
         if not isinstance(other, ModelVersion):
             raise TypeError(f"other must be a ModelVersion, got {type(other).__name__}")
-        return [name for name in ("code", "data", "params") if getattr(self, name) != getattr(other, name)]
+        return [name for name in ("code", "data", "params", "history") if getattr(self, name) != getattr(other, name)]
 
 
 def _check_params(params, path: str = "params") -> None:

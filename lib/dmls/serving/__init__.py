@@ -1,24 +1,39 @@
-"""Serving: batch and online prediction, compression. Introduced in chapter 7 ("Model Deployment and Prediction Service")."""
-from .compression import (
-    compression_report,
-    distill,
-    distillation_loss,
-    factorize_linear,
-    low_rank,
-    model_size_bytes,
-    prune_magnitude,
-    quantize_dynamic,
-    sparsity,
-)
-from .batch import PrecomputedScores, batch_predict
-from .service import (CANDIDATE_FIELDS, CONTEXT_FIELDS, ClickScorer, PredictRequest, RankCandidate, RankContext,
-                      RankRequest, prediction_app)
+"""Serving: batch and online prediction, compression, and latency.
 
-__all__ = [
+Introduced in chapter 7 ("Model Deployment and Prediction Service"); the latency summary and the
+queue simulation (:mod:`dmls.serving.latency`) in chapter 1 ("Computational priorities").
+
+The names below are imported on first use (PEP 562), so that ``from dmls.serving import
+latency_summary`` does not pay for loading torch and the web framework that compression and the
+service need.
+"""
+from __future__ import annotations
+
+import importlib
+
+_EXPORTS = {
     # compression (chapter 7, "Model Compression")
-    "compression_report", "distill", "distillation_loss", "factorize_linear", "low_rank", "model_size_bytes",
-    "prune_magnitude", "quantize_dynamic", "sparsity",
+    "compression": ("compression_report", "distill", "distillation_loss", "factorize_linear", "low_rank",
+                    "model_size_bytes", "prune_magnitude", "quantize_dynamic", "sparsity"),
     # batch and online prediction (chapter 7, "Batch Prediction Versus Online Prediction")
-    "CANDIDATE_FIELDS", "CONTEXT_FIELDS", "ClickScorer", "PrecomputedScores", "PredictRequest", "RankCandidate",
-    "RankContext", "RankRequest", "batch_predict", "prediction_app",
-]
+    "batch": ("PrecomputedScores", "batch_predict"),
+    "service": ("CANDIDATE_FIELDS", "CONTEXT_FIELDS", "ClickScorer", "PredictRequest", "RankCandidate",
+                "RankContext", "RankRequest", "prediction_app"),
+    # latency as a distribution, and the queue that makes its tail (chapter 1, "Computational priorities")
+    "latency": ("PERCENTILES", "latency_summary", "max_utilisation", "mm1_sojourn", "simulate_queue"),
+}
+_WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str):
+    if name in _WHERE:
+        value = getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))
