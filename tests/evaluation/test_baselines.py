@@ -26,7 +26,8 @@ def test_package_exports_what_it_documents():
         ["BehaviouralResult", "PopularityBaseline", "baseline_scores", "compare_on_slices", "confidence_for_coverage",
          "directional_test", "expected_calibration_error", "invariance_test", "perturbation_test",
          "reliability_table", "selective_prediction", "slice_report", "Interval", "SeedRuns", "difference_interval",
-         "interval_table", "mean_interval", "metric_interval", "repeat_over_seeds"])
+         "interval_table", "mean_interval", "metric_interval", "repeat_over_seeds",
+         "ece_interval", "independent_difference", "random_baselines", "slice_differences"])
     assert all(hasattr(dmls.evaluation, name) for name in dmls.evaluation.__all__)
 
 

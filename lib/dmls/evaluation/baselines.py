@@ -127,3 +127,66 @@ def baseline_scores(y_true, predictions: Mapping) -> pd.DataFrame:
     table = pd.DataFrame.from_dict(rows, orient="index", columns=["ROC AUC", "log loss", "Brier"])
     table.index.name = "model"
     return table
+
+
+def random_baselines(y_true, *, n_draws: int = 20, random_state: int = 0) -> pd.DataFrame:
+    """Accuracy and F1 of predictors that know nothing: uniformly random, by class frequency, and
+    always the majority class (the zero rule), in expectation and measured over ``n_draws`` draws.
+
+    With a positive rate ``r``, a predictor that says "positive" with probability ``q``
+    independently of the row has expected accuracy ``q r + (1 - q)(1 - r)``, precision ``r`` and
+    recall ``q``, so an F1 of ``2 q r / (q + r)``: for the uniform predictor ``q = 1/2``; for the
+    class-frequency predictor ``q = r`` (accuracy ``r^2 + (1 - r)^2``, F1 ``r``); the zero rule
+    never says "positive" (accuracy ``1 - r``, F1 0) when positives are the minority. F1 is that of
+    the positive class (label 1).
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n,)
+        Binary labels, 0/1 or booleans.
+    n_draws : int
+        Random predictions drawn for each random predictor (at least 2), for the measured columns.
+    random_state : int
+        Seed of the draws.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per predictor; columns ``P(predict positive)``, ``expected accuracy``,
+        ``expected F1``, ``accuracy`` and ``F1`` (means over the draws), ``accuracy ±`` and
+        ``F1 ±`` (half-widths of their 95% t intervals; 0 for the zero rule, which is not random).
+
+    Introduced in chapter 6 ("Model Offline Evaluation": baselines, random baseline).
+    """
+    from sklearn.metrics import f1_score
+
+    from .._validation import check_int
+    from ._checks import binary_labels
+    from .uncertainty import mean_interval
+
+    y = binary_labels(y_true)
+    n_draws = check_int("n_draws", n_draws, 2, 10_000)
+    rng = np.random.default_rng(check_int("random_state", random_state, 0))
+    r = float(y.mean())
+    majority = 1 if r > 0.5 else 0
+    rows = {}
+    for name, q in [("uniformly random", 0.5), ("random by class frequency", r),
+                    ("zero rule (always the majority class)", float(majority))]:
+        expected_f1 = 2 * q * r / (q + r) if q + r > 0 else 0.0
+        row = {"P(predict positive)": q, "expected accuracy": q * r + (1 - q) * (1 - r), "expected F1": expected_f1}
+        if name.startswith("zero rule"):
+            pred = np.full(len(y), majority)
+            row.update({"accuracy": float((pred == y).mean()), "F1": f1_score(y, pred, zero_division=0.0),
+                        "accuracy ±": 0.0, "F1 ±": 0.0})
+        else:
+            acc, f1 = [], []
+            for _ in range(n_draws):
+                pred = (rng.random(len(y)) < q).astype(int)
+                acc.append(float((pred == y).mean()))
+                f1.append(f1_score(y, pred, zero_division=0.0))
+            a, f = mean_interval(acc), mean_interval(f1)
+            row.update({"accuracy": a.estimate, "F1": f.estimate, "accuracy ±": a.half_width, "F1 ±": f.half_width})
+        rows[name] = row
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    table.index.name = "predictor"
+    return table

@@ -98,3 +98,61 @@ def expected_calibration_error(y_true, y_prob, n_bins: int = 10, strategy: str =
     """
     table = reliability_table(y_true, y_prob, n_bins=n_bins, strategy=strategy)
     return float((table["n"] * table["gap"].abs()).sum() / table["n"].sum())
+
+
+def ece_interval(y_true, y_prob, y_prob_b=None, *, n_bins: int = 10, strategy: str = "quantile", groups=None,
+                 confidence: float = 0.95, n_resamples: int = 1000, random_state: int = 0):
+    """The expected calibration error with a percentile-bootstrap interval; with ``y_prob_b``, the
+    paired difference ``ECE(y_prob) - ECE(y_prob_b)`` on the same rows.
+
+    The bins are fixed from the full sample (as :func:`expected_calibration_error` draws them), and
+    each resample reweights the rows (or whole ``groups``, e.g. sessions), so a thousand resamples
+    cost a thousand small matrix products. An ECE is biased upwards on a finite sample (noise in
+    each bin's observed rate never cancels), so even a perfectly calibrated model's interval lies
+    above zero; compare models by the difference.
+
+    Parameters
+    ----------
+    y_true, y_prob, n_bins, strategy
+        As in :func:`expected_calibration_error` (quantile bins by default here).
+    y_prob_b : array-like, optional
+        A second model's probabilities on the same rows, for a paired difference.
+    groups, confidence, n_resamples, random_state
+        As in :func:`dmls.evaluation.metric_interval`.
+
+    Returns
+    -------
+    dmls.evaluation.Interval
+
+    Introduced in chapter 6 ("Evaluation Methods": model calibration).
+    """
+    from .uncertainty import _confidence, _percentile, _unit_counts, _units
+    from .._validation import check_int
+
+    confidence = _confidence(confidence)
+    n_resamples = check_int("n_resamples", n_resamples, 100)
+    rng = np.random.default_rng(check_int("random_state", random_state, 0))
+    y, p = labels_and_probabilities(y_true, y_prob)
+    models = [p] if y_prob_b is None else [p, labels_and_probabilities(y_true, y_prob_b, name="y_prob_b")[1]]
+    codes, n_units = _units(len(y), groups)
+    sums = []
+    for q in models:
+        bins = _bin_ids(q, n_bins, strategy)
+        # per unit and bin: the sum of (y - p) and the number of rows
+        gap = np.zeros((n_units, n_bins))
+        np.add.at(gap, (codes, bins), y - q)
+        sums.append(gap)
+    size = np.bincount(codes, minlength=n_units).astype(float)
+
+    def ece(counts, gap):
+        return np.abs(counts @ gap).sum(axis=1) / (counts @ size)
+
+    full = np.ones((1, n_units))
+    estimate = float(ece(full, sums[0])[0] - (ece(full, sums[1])[0] if len(sums) == 2 else 0.0))
+    draws = []
+    for counts in _unit_counts(n_units, n_resamples, rng):
+        value = ece(counts, sums[0])
+        if len(sums) == 2:
+            value = value - ece(counts, sums[1])
+        draws.append(value)
+    return _percentile(estimate, np.concatenate(draws), confidence, "ECE")

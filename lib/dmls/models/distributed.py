@@ -400,3 +400,132 @@ def _stop(processes, wait: bool) -> None:
         if p.is_alive():
             p.kill()
             p.join()
+
+
+# ----------------------------------------------------------------------------- asynchronous SGD
+@dataclass
+class StaleTrainingResult:
+    """What :func:`train_stale_sgd` returns.
+
+    Attributes
+    ----------
+    weights : dict of str to numpy.ndarray
+        The trained model's ``state_dict``, as numpy arrays.
+    losses : list of float
+        Mean training loss over the full data after each epoch (``inf`` once it has diverged).
+    staleness : int
+        How many updates old the weights were on which each gradient was computed.
+    updates : int
+        Number of updates applied.
+    diverged : bool
+        Whether the loss or the weights stopped being finite (training then stops early).
+
+    Introduced in chapter 6 ("Distributed Training": asynchronous SGD and stale gradients).
+    """
+
+    weights: dict[str, np.ndarray]
+    losses: list[float]
+    staleness: int
+    updates: int
+    diverged: bool
+
+
+def _train_stale(*, X, y, hidden, epochs, batch_size, lr, seed, staleness):
+    import torch
+    from torch.nn.utils import parameters_to_vector, vector_to_parameters
+
+    model = _network(X.shape[1], hidden, seed)
+    reader = _network(X.shape[1], hidden, seed)  # the copy a worker computes its gradient on
+    params, reader_params = list(model.parameters()), list(reader.parameters())
+    optimiser = torch.optim.SGD(params, lr=lr)
+    history = [parameters_to_vector(params).detach().clone()]  # weights after 0, 1, 2, ... updates
+    n, losses, updates, diverged = len(X), [], 0, False
+    for epoch in range(epochs):
+        order = np.random.default_rng(seed + epoch).permutation(n)  # as in train_data_parallel
+        for first in range(0, n, batch_size):
+            batch = torch.from_numpy(order[first:first + batch_size])
+            source = model if staleness == 0 else reader
+            if staleness:
+                vector_to_parameters(history[0], reader_params)  # the weights `staleness` updates ago
+            source.zero_grad()
+            loss = torch.nn.functional.binary_cross_entropy_with_logits(
+                source(X[batch]).squeeze(1), y[batch], reduction="sum")
+            loss.backward()
+            _apply_global_mean_gradient(list(source.parameters()), len(batch), 1)
+            if staleness:
+                for p, q in zip(params, reader_params):
+                    p.grad = q.grad
+            optimiser.step()
+            updates += 1
+            if staleness:
+                history.append(parameters_to_vector(params).detach().clone())
+                if len(history) > staleness + 1:
+                    history.pop(0)
+        loss_now = _mean_loss(model, X, y, 0, 1)
+        if not np.isfinite(loss_now) or not all(torch.isfinite(p).all() for p in params):
+            diverged = True
+            losses.append(float("inf"))
+            break
+        losses.append(loss_now)
+    weights = {k: v.detach().numpy().copy() for k, v in model.state_dict().items()}
+    return StaleTrainingResult(weights, losses, staleness, updates, diverged)
+
+
+def train_stale_sgd(X, y, *, staleness: int, hidden=(), epochs: int = 5, batch_size: int = 256,
+                    lr: float = 0.1, seed: int = 0) -> StaleTrainingResult:
+    """SGD whose every gradient is computed on weights ``staleness`` updates old: asynchronous SGD.
+
+    In asynchronous data parallelism (a parameter server, Hogwild!) each of ``W`` workers reads
+    the current weights, computes a gradient on its own batch and sends it back, and the server
+    applies every gradient as soon as it arrives, without waiting for the others. In the steady
+    state of ``W`` equally fast workers taking turns, the other ``W - 1`` workers' updates land
+    while one computes, so every gradient is ``W - 1`` updates stale. This runs that schedule
+    deterministically in one process: update ``t`` applies the gradient of batch ``t`` taken at the
+    weights after update ``t - staleness`` (the initial weights while ``t < staleness``). Real
+    asynchronous training has random delays as well; a fixed delay isolates what staleness does.
+
+    With ``staleness=0`` this is exactly :func:`train_data_parallel` with ``world_size=1`` (same
+    initial weights, same batches in the same order, the same float operations), which the tests
+    check; synchronous data parallelism on ``W`` workers with batches of ``b`` is that with
+    ``batch_size = W * b``.
+
+    Parameters
+    ----------
+    X, y, hidden, epochs, batch_size, lr, seed
+        As in :func:`train_data_parallel`.
+    staleness : int
+        Updates between reading the weights and applying the gradient computed on them (>= 0).
+
+    Returns
+    -------
+    StaleTrainingResult
+        Training stops early, with ``diverged=True``, if the loss or the weights stop being finite.
+
+    Introduced in chapter 6 ("Distributed Training": asynchronous SGD and stale gradients).
+    """
+    import torch
+
+    X = _check_X(X)
+    y = _check_y(y, len(X))
+    staleness = check_int("staleness", staleness, 0, 100_000)
+    batch_size = check_int("batch_size", batch_size, 1)
+    epochs = check_int("epochs", epochs, 1)
+    seed = check_int("seed", seed, 0, MAX_SEED - epochs)
+    lr = check_number("lr", lr, minimum=0, strict_minimum=True)
+    with _one_thread(), np.errstate(all="ignore"):
+        return _train_stale(X=torch.from_numpy(X), y=torch.from_numpy(y), hidden=_check_hidden(hidden),
+                            epochs=epochs, batch_size=batch_size, lr=float(lr), seed=seed, staleness=staleness)
+
+
+def pipeline_bubble(stages: int, micro_batches: int) -> float:
+    """The idle fraction of a pipeline-parallel step: ``(stages - 1) / (micro_batches + stages - 1)``.
+
+    With ``stages`` workers each holding consecutive layers and every batch cut into
+    ``micro_batches`` (GPipe), each stage waits ``stages - 1`` micro-batch times to start and to
+    drain, out of ``micro_batches + stages - 1`` in all.
+
+    Introduced in chapter 6 ("Distributed Training": pipeline parallelism).
+    """
+    stages = check_int("stages", stages, 1)
+    micro_batches = check_int("micro_batches", micro_batches, 1)
+    return (stages - 1) / (micro_batches + stages - 1)
