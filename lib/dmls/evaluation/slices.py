@@ -238,11 +238,13 @@ def slice_differences(y_true, prob_a, prob_b, slices, metric: str = "log_loss", 
 
 
 def _interval_metric(metric: str, y: np.ndarray, p: np.ndarray) -> float:
-    from .uncertainty import metric_interval
-
     if metric == "roc_auc":
         return _auc(y, p)
-    return metric_interval(metric, y, p, n_resamples=100).estimate
+    if metric == "log_loss":
+        return log_loss(y, p, labels=[0, 1])
+    if metric == "brier":
+        return float(np.mean((p - y) ** 2))
+    return float(((p >= 0.5) == (y == 1)).mean())
 
 
 def independent_difference(a, b, confidence: float | None = None):
