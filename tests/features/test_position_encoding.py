@@ -1,5 +1,6 @@
 """Chapter 5's sinusoidal position encoding: the Transformer's geometric wavelengths tell positions
-apart and make similarity fall with distance; the harmonic ones (for cyclic numbers) repeat."""
+apart and make similarity fall with distance; the dyadic ones (period/2**k, for cyclic numbers) repeat
+when the positions reach their longest wavelength."""
 import numpy as np
 import pytest
 from hypothesis import given
@@ -61,7 +62,7 @@ def test_distinct_positions_get_distinct_codes(params, positions):
     assert gaps.min() > 0.05
 
 
-def test_harmonic_codes_repeat_and_look_alike_half_a_period_apart():
+def test_dyadic_codes_repeat_and_look_alike_half_a_period_apart():
     """The bug of issue 10: with wavelengths 40, 20, 10, 5, positions 20 apart agree on three of four."""
     out = codes(SinusoidalEncoding(n_frequencies=4, period=40.0), np.arange(1, 42))
     sim = similarity_to_first(out)
@@ -84,7 +85,7 @@ def test_the_dot_product_falls_with_distance(params, distances):
     assert all(a > b for a, b in zip(means, means[1:]))
 
 
-def test_geometric_falls_where_harmonic_does_not():
+def test_geometric_falls_where_dyadic_of_a_shorter_longest_wavelength_does_not():
     distances = np.arange(0, 40)
     geometric = similarity_to_first(codes(SinusoidalEncoding(n_frequencies=4, period=160.0, min_wavelength=8.0,
                                                              wavelengths="geometric"), distances))
@@ -122,3 +123,23 @@ def test_the_pipeline_position_encoding_is_geometric():
     gaps = np.linalg.norm(slots[:, None] - slots[None], axis=2)
     np.fill_diagonal(gaps, np.inf)
     assert gaps.min() > 0.05
+
+
+def test_harmonic_is_an_older_name_of_dyadic():
+    positions = np.arange(1, 42)
+    old = codes(SinusoidalEncoding(n_frequencies=4, period=40.0, wavelengths="harmonic"), positions)
+    new = codes(SinusoidalEncoding(n_frequencies=4, period=40.0, wavelengths="dyadic"), positions)
+    np.testing.assert_array_equal(old, new)
+    assert SinusoidalEncoding().wavelengths == "dyadic"
+
+
+def test_dyadic_with_a_long_enough_longest_wavelength_tells_positions_apart():
+    """The collision comes from the longest wavelength, not from the spacing: with 160 > 41, the
+    dyadic code gives distinct codes whose similarity falls with distance too."""
+    positions = np.arange(1, 42)
+    out = codes(SinusoidalEncoding(n_frequencies=4, period=160.0, wavelengths="dyadic"), positions)
+    gaps = np.linalg.norm(out[:, None] - out[None], axis=2)
+    np.fill_diagonal(gaps, np.inf)
+    assert gaps.min() > 0.05
+    sim = similarity_to_first(out)
+    assert spearmanr(np.arange(41)[1:], sim[1:]).correlation < -0.5

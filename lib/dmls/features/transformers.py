@@ -40,8 +40,9 @@ MAX_BUCKETS = int(np.iinfo(np.int32).max)
 #: The most frequencies :class:`SinusoidalEncoding` makes: beyond 2**63 / period, the codes of
 #: nearby numbers are float rounding noise.
 MAX_FREQUENCIES = 64
-#: The wavelength schemes of :class:`SinusoidalEncoding`.
-WAVELENGTHS = ("harmonic", "geometric")
+#: The wavelength schemes of :class:`SinusoidalEncoding` (``"harmonic"`` is an older name of
+#: ``"dyadic"``, kept so that code written before the rename runs unchanged).
+WAVELENGTHS = ("dyadic", "geometric", "harmonic")
 
 
 def _check_buckets(n_buckets) -> None:
@@ -306,23 +307,27 @@ class SinusoidalEncoding(TransformerMixin, BaseEstimator):
         Number of wavelengths; each gives a sine and a cosine column.
     period : float
         The longest wavelength.
-    wavelengths : {"harmonic", "geometric"}
-        ``"harmonic"`` (the default): ``period, period/2, period/4, ...``. Every wavelength divides
-        ``period``, so the code repeats exactly after ``period`` — right for a cyclic number such as
-        the hour of the day (period 24), wrong for a position, where values ``period/2`` apart then
-        agree on every wavelength but the longest. ``"geometric"``: the Transformer's scheme
-        (Vaswani et al., 2017), wavelengths evenly spaced on a log scale from ``min_wavelength`` up
-        to ``period`` (the Transformer uses ``2 pi`` to about ``2 pi * 10000``). No wavelength is a
-        multiple of another, so distinct positions get distinct codes and the dot product of two
-        codes falls, roughly, with their distance.
+    wavelengths : {"dyadic", "geometric"}
+        ``"dyadic"`` (the default): ``period, period/2, period/4, ...`` (octaves: a geometric
+        sequence of ratio 2 that starts at ``period``). Every wavelength divides ``period``, so the
+        code repeats exactly after ``period`` — right for a cyclic number such as the hour of the
+        day (period 24), wrong for a position whose range reaches ``period``: values ``period``
+        apart get the same code, and values ``period/2`` apart agree on every wavelength but the
+        longest. ``"geometric"``: the Transformer's scheme (Vaswani et al., 2017), wavelengths
+        evenly spaced on a log scale from ``min_wavelength`` up to ``period`` (the Transformer
+        uses ``2 pi`` to about ``2 pi * 10000``). For a position, either scheme needs a longest
+        wavelength well beyond the range of positions; then distinct positions get distinct codes
+        and the dot product of two codes falls, roughly, with their distance. ``"harmonic"`` is
+        accepted as an older name of ``"dyadic"`` (the wavelengths are not true harmonics,
+        ``period/k``).
     min_wavelength : float
         The shortest wavelength of ``"geometric"`` (default ``2 pi``); at most ``period``. Not used
-        by ``"harmonic"``.
+        by ``"dyadic"``.
 
     Introduced in chapter 5 ("Discrete and Continuous Positional Embeddings").
     """
 
-    def __init__(self, n_frequencies: int = 4, period: float = 20.0, wavelengths: str = "harmonic",
+    def __init__(self, n_frequencies: int = 4, period: float = 20.0, wavelengths: str = "dyadic",
                  min_wavelength: float = 2 * np.pi):
         self.n_frequencies = n_frequencies
         self.period = period
