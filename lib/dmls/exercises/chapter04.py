@@ -1,8 +1,9 @@
 """Chapter 4's checked exercises: a stratified allocation, an importance-sampling estimate by hand,
-and how accurate a careless labeling function is.
+and how many of a careless labeling function's votes are right.
 
-Every truth is computed from the library on the chapter's own marketplace (the world the notebook
-builds, after its four weeks: its users and its catalogue), cached after the first check.
+Every truth is computed from the library on the chapter's own marketplace, cached after the first
+check: 4.1 on its users after the four weeks (the notebook's ``users``), 4.3 on its catalogue after
+the three further days its importance-sampling section runs (the notebook's ``catalogue``).
 
 Introduced in chapter 4 ("Training Data"), section "Exercises".
 """
@@ -80,18 +81,37 @@ def _(answer):
 
 
 @functools.cache
-def _copy_accuracy() -> float:
-    world = _world()
+def _catalogue_world():
+    """The world as the notebook's catalogue sees it: the four weeks, then the three logged days of
+    its importance-sampling section (listings keep appearing while the world runs)."""
+    world = _world().copy()
+    world.run(days=3, record_candidates=True)
+    return world
+
+
+@functools.cache
+def _copy_prohibited() -> int:
+    world = _catalogue_world()
     title = world.items["title"].str.lower()
     issue = world.truth.items.set_index("item_id")["issue"].astype(str).loc[world.items["item_id"]].to_numpy()
     says_copy = title.str.contains("copy").to_numpy()
-    return float((issue[says_copy] == "prohibited").mean())
+    return int((issue[says_copy] == "prohibited").sum())
+
+
+@functools.cache
+def _copy_votes() -> int:
+    return int(_catalogue_world().items["title"].str.lower().str.contains("copy").sum())
 
 
 @exercise("4.3", question="The labeling function 'says copy' votes 'prohibited' for every listing whose title "
-                          "contains 'copy'. Of the listings it votes on, what share are really prohibited?",
-          hint="restrict to the titles containing 'copy' (lower-cased) and compare with the simulator's "
-               "truth (world.truth.items['issue']); coverage is the share of all listings it votes on",
-          wrong_answers=(0.019, 1.0, 0.8))
+                          "contains 'copy'. How many of the listings it votes on are really prohibited?",
+          hint="restrict the notebook's catalogue to the titles containing 'copy' (lower-cased) and count "
+               "those the simulator's truth (world.truth.items['issue']) calls prohibited",
+          wrong_answers=(0, 0.2))
 def _(answer):
-    return close_to(answer, _copy_accuracy(), abs=0.005)
+    x = as_number(answer)
+    if x == _copy_votes():
+        return False, "that is how many listings it votes on, right or wrong."
+    if 0 < x < 1:
+        return False, "that is a share; the question asks for a number of listings."
+    return close_to(x, _copy_prohibited(), abs=0.5)
