@@ -65,18 +65,25 @@ def _pair(value, gap: int, what: str) -> tuple[float, float]:
     return float(a), float(b)
 
 
+#: The pair one year apart that the Discretization section itself shows across an edge.
+TEXT_PAIR = (42.0, 43.0)
+
+
 @exercise("5.2",
           question="With 6 quantile buckets fitted to the ages of the users of World(seed=5, n_users=10_000), give two ages one year apart that land "
-                   "in different buckets and two ages eleven years apart that share one: "
+                   "in different buckets (not the section's 42 and 43) and two ages eleven years apart that share one: "
                    "answer = ((a, a + 1), (b, b + 11)).",
           hint="look at the bucket edges (bins.bin_edges_): a pair across an edge, and a pair inside a bucket "
                "that is wider than eleven years.",
-          wrong_answers=(((36, 37), (37, 48)), ((40, 41), (43, 54)), ((42, 43), (43, 51))))
+          wrong_answers=(((36, 37), (37, 48)), ((40, 41), (43, 54)), ((42, 43), (43, 54)), ((42, 43), (52, 63))))
 def _(answer):
     if isinstance(answer, (str, bytes)) or not hasattr(answer, "__len__") or len(answer) != 2:
         raise ValueError("the answer is a pair of pairs: ((a, a + 1), (b, b + 11))")
     near, far = _pair(answer[0], 1, "the first pair"), _pair(answer[1], 11, "the second pair")
     edges = np.round(_age_buckets().bin_edges_[0], 1).tolist()
+    if near == TEXT_PAIR:
+        return False, (f"{near[0]:g} and {near[1]:g} are the pair the Discretization section shows; find "
+                       f"another pair across an edge (edges {edges}).")
     if _bucket(near[0]) == _bucket(near[1]):
         return False, f"{near[0]:g} and {near[1]:g} share bucket {_bucket(near[0])} (edges {edges})."
     if _bucket(far[0]) != _bucket(far[1]):
@@ -97,7 +104,8 @@ def _brand_collisions(n_buckets: int = 1_024) -> float:
 
 
 @exercise("5.3",
-          question="Hash the brands of the marketplace's 3,000 items into 1,024 buckets with HashingEncoder. What "
+          question="Hash the brands of the 3,000 items of World(seed=5, n_users=10_000, n_items=3_000, "
+                   "n_sellers=300) (the chapter's world without the wave of new listings) into 1,024 buckets with HashingEncoder. What "
                    "share of the distinct brands share their bucket with at least one other brand?",
           hint="HashingEncoder(n_buckets=1_024).fit(items[['brand']]).buckets(items[['brand']]) lists each "
                "brand's bucket; count the brands whose bucket appears more than once.",
