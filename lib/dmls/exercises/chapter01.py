@@ -16,8 +16,8 @@ from . import as_number, close_to, exercise
 
 #: Exercise 1.1: 1,000 requests, the usual ones fast, some very slow.
 FAST_MS, SLOW_MS, REQUESTS, BUDGET_MS = 5.0, 3_000.0, 1_000, 1_000.0
-#: Exercise 1.2: one server, 5 ms of work per request on average, a p99 budget of 100 ms.
-SERVICE_RATE, P99_BUDGET_S = 200.0, 0.100
+#: Exercise 1.2: one server, 5 ms of work per request on average, a p99 budget of 50 ms.
+SERVICE_RATE, P99_BUDGET_S = 200.0, 0.050
 
 
 @functools.cache
@@ -53,10 +53,10 @@ def _max_request_rate() -> float:
 
 @exercise("1.2", question=("A model server handles one request at a time and takes 5 ms per request on average "
                            "(exponentially distributed); requests arrive at random. What is the highest rate, in "
-                           "requests per second, at which it keeps the p99 latency within 100 ms?"),
+                           "requests per second, at which it keeps the p99 latency within 50 ms?"),
           hint="In the M/M/1 queue the sojourn time is exponential with rate mu - lambda: its p99 is "
                "ln(100) / (mu - lambda). Solve for lambda with mu = 200 per second.",
-          wrong_answers=(190.0, 200.0, 100.0))
+          wrong_answers=(180.0, 200.0, 154.0, 100.0))
 def _(answer):
     return close_to(answer, _max_request_rate(), rel=0.005, what="the request rate")
 
@@ -70,19 +70,20 @@ def _history_diff() -> tuple[str, ...]:
     from ..platform.lineage import ModelVersion
 
     rows = pd.DataFrame({"user_id": [1, 2, 3], "item_id": [4, 5, 6], "clicked": [0, 1, 0]})
-    old = pd.DataFrame({"user_id": [1, 1], "item_id": [4, 6], "clicked": [1, 0]})
-    new = pd.concat([old, pd.DataFrame({"user_id": [2], "item_id": [5], "clicked": [1]})], ignore_index=True)
-    params = {"max_iter": 100}
-    a = ModelVersion.of(_train, rows, params, history=old)
-    b = ModelVersion.of(_train, rows, params, history=new)
+    one_more_day = pd.concat([rows, pd.DataFrame({"user_id": [2], "item_id": [4], "clicked": [1]})],
+                             ignore_index=True)
+    history = pd.DataFrame({"user_id": [1, 1], "item_id": [4, 6], "clicked": [1, 0]})
+    params = {"max_iter": 100, "learning_rate": 0.1}
+    a = ModelVersion.of(_train, rows, params, history=history)
+    b = ModelVersion.of(_train, one_more_day, params | {"learning_rate": 0.05}, history=history)
     return tuple(a.diff(b))
 
 
-@exercise("1.3", question=("The same training code and parameters fit the same training rows; the only change is "
-                           "that the history features are now computed from a week more of clicks. Which parts does "
-                           "ModelVersion.diff name? Answer with a list of names."),
+@exercise("1.3", question=("A model is retrained on one more day of rows and with a new learning rate; the code "
+                           "and the history stay the same. Which parts does ModelVersion.diff name? Answer with a "
+                           "list of names."),
           hint="A ModelVersion fingerprints code, data (the training rows), params and history.",
-          wrong_answers=(["data"], [], ["data", "history"], "history"))
+          wrong_answers=(["data"], ["params"], [], ["data", "history"], ["history"], "data"))
 def _(answer):
     if isinstance(answer, str) or not isinstance(answer, (list, tuple)):
         return False, "answer with a list of names, such as ['code']."
@@ -90,5 +91,5 @@ def _(answer):
         return False, "each part is named by a string."
     truth = _history_diff()
     if sorted(answer) == sorted(truth):
-        return True, "only the history's fingerprint moved, and with it the version's id."
+        return True, "the rows and the parameters moved, and with them the version's id; code and history did not."
     return False, f"{sorted(answer)} is not what differs."
