@@ -45,28 +45,31 @@ def _oracle_minus_random() -> float:
 
 
 @functools.cache
-def _blend_ranks_like_purchase(alpha: float) -> bool:
+def _blend_ranks_like_revenue(gamma: float) -> bool:
     rng = np.random.default_rng(0)
     p_click = rng.uniform(0.001, 0.2, size=(200, 30))
     p_buy = rng.uniform(0.01, 0.5, size=(200, 30))
-    blend = alpha * np.log(p_click) + (1 - alpha) * np.log(p_buy)
-    return bool((np.argsort(-blend, axis=1) == np.argsort(-(p_click * p_buy), axis=1)).all())
+    price = np.exp(rng.uniform(np.log(2), np.log(500), size=(200, 30)))
+    blend = 0.5 * np.log(p_click) + 0.5 * np.log(p_buy) + gamma * np.log(price)
+    revenue = p_click * p_buy * price
+    return bool((np.argsort(-blend, axis=1) == np.argsort(-revenue, axis=1)).all())
 
 
 @exercise(
     "2.1",
-    question="For which weight α does the blend α·log P(click) + (1−α)·log P(purchase | click) rank "
-             "every slate exactly as P(purchase) = P(click)·P(purchase | click) does?",
-    hint="The log of a product is a sum of logs; which α gives both logs the same weight?",
-    wrong_answers=(0.0, 1.0, 0.25, 0.75),
+    question="At α = 1/2, add the price to the blend: ½·log P(click) + ½·log P(purchase | click) + "
+             "γ·log price. For which γ does it rank every slate exactly as the expected revenue "
+             "P(click)·P(purchase | click)·price does?",
+    hint="The log of a product is a sum of logs; the first two terms already carry weight one half each.",
+    wrong_answers=(1.0, 0.0, 1 / 3, 0.25),
 )
 def _(answer):
-    alpha = as_number(answer, "α")
-    if not 0 <= alpha <= 1:
-        return False, "α is a weight between 0 and 1."
-    if _blend_ranks_like_purchase(round(alpha, 9)):
-        return True, "at α = 0.5 the blend is half the log of P(purchase), which ranks the same."
-    return False, f"at α = {alpha:g} the blend orders some slates differently from P(purchase)."
+    gamma = as_number(answer, "γ")
+    if not -10 <= gamma <= 10:
+        return False, "γ is a weight of the same order as the others."
+    if _blend_ranks_like_revenue(round(gamma, 9)):
+        return True, "at γ = 0.5 the blend is half the log of the expected revenue, which ranks the same."
+    return False, f"at γ = {gamma:g} the blend orders some slates differently from the expected revenue."
 
 
 @exercise(
@@ -75,7 +78,7 @@ def _(answer):
              "mean hourly number of sessions is the busiest hour's?",
     hint="Count sessions per hour with started_at.dt.floor('h'); divide the largest count by the total "
          "number of sessions over the 168 hours.",
-    wrong_answers=(1.0, 0.5, 24.0),
+    wrong_answers=(12.45, 1.13, 0.395),  # per minute, per day, mean over peak
 )
 def _(answer):
     return close_to(answer, _peak_to_mean(), abs=0.02, what="the peak-to-mean ratio")
@@ -88,7 +91,7 @@ def _(answer):
              "(session_outcomes) does the oracle beat random?",
     hint="session_outcomes(twin, log)['expected purchases'].mean() for each copy, times 1,000, then the "
          "difference oracle minus random.",
-    wrong_answers=(0.0, -10.0),
+    wrong_answers=(-145.66, 0.1457, 0.0),  # sign flipped, per session, none
 )
 def _(answer):
     return close_to(answer, _oracle_minus_random(), abs=0.05, what="the difference")
