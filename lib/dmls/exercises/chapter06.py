@@ -10,40 +10,40 @@ from . import close_to, exercise
 
 
 @functools.cache
-def _test_labels():
-    """The click labels of the chapter's test days (days 6 and 7 of its world)."""
+def _valid_labels():
+    """The click labels of the chapter's validation day (day 5 of its world)."""
     from dmls.world import World
 
     world = World(seed=6, n_users=6_000, n_items=2_000, n_sellers=200)
     rows = world.run(days=8).labeled_impressions()
     day = (rows["shown_at"] - world.start).dt.days
-    return rows.loc[day >= 6, "clicked"].to_numpy().astype(int)
+    return rows.loc[day == 5, "clicked"].to_numpy().astype(int)
 
 
 @functools.cache
 def _uniform_f1() -> float:
     from dmls.evaluation import random_baselines
 
-    return float(random_baselines(_test_labels(), n_draws=2).loc["uniformly random", "expected F1"])
+    return float(random_baselines(_valid_labels(), n_draws=2).loc["uniformly random", "expected F1"])
 
 
 @exercise("6.1", question="What F1 (clicks as the positive class) does a uniformly random predictor "
-          "expect on the chapter's test days?",
+          "expect on the chapter's validation day (day 5)?",
           hint="precision is the click rate whatever a random predictor says; its recall is the share of "
                "rows it calls positive. F1 = 2PR / (P + R).",
-          wrong_answers=(0.5, 0.1667, 0.0358, 0.0))
+          wrong_answers=(0.5, 0.1667, 0.0668, 0.0))
 def _(answer):
     return close_to(answer, _uniform_f1(), abs=5e-4, what="F1")
 
 
-@exercise("6.2", question="Five classifiers are each right with probability 0.7 and make independent mistakes. "
+@exercise("6.2", question="Nine classifiers are each right with probability 0.7 and make independent mistakes. "
           "How often is their majority vote right?",
-          hint="the vote is right when at least three of the five are: a binomial tail, P(X >= 3).",
-          wrong_answers=(0.7, 0.784, 0.5282, 0.9))
+          hint="the vote is right when at least five of the nine are: a binomial tail, P(X >= 5).",
+          wrong_answers=(0.7, 0.837, 0.922, 0.7297))
 def _(answer):
     from dmls.models.ensembles import majority_vote_accuracy
 
-    return close_to(answer, majority_vote_accuracy(5, 0.7), abs=1e-3, what="the probability")
+    return close_to(answer, majority_vote_accuracy(9, 0.7), abs=1e-3, what="the probability")
 
 
 @exercise("6.3", question="A pipeline of 4 stages runs each batch as 12 micro-batches. What fraction of "
@@ -58,7 +58,7 @@ def _(answer):
 
 
 @exercise("6.4", question="Should the ranker pass an invariance test on the user's region? "
-          "Answer True or False, from what the simulator does with a region.",
+          "Answer True or False, from what the simulator's dmls.world.config.Behaviour does with a region.",
           hint="look at dmls.world.config.Behaviour: does a user's region change the click probability?",
           wrong_answers=(True,))
 def _(answer):
