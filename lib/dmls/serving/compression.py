@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import copy
 import io
-import time
 import warnings
 
 import numpy as np
@@ -523,12 +522,9 @@ def _train_student(student, Xt, teacher_logits, targets, temperature: float, alp
 
 
 def _timed_ms_per_1000(model, X: np.ndarray, repeats: int = 5) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        model.predict_proba(X)
-        times.append(time.perf_counter() - start)
-    return float(np.median(times)) * 1e3 * 1000 / len(X)
+    from ..data.measure import time_call
+
+    return time_call(lambda: model.predict_proba(X), repeats=repeats).median * 1e3 * 1000 / len(X)
 
 
 def _quality(model, X: np.ndarray, y: np.ndarray) -> tuple[float, float]:
