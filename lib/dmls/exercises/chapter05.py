@@ -44,7 +44,7 @@ def _age_buckets():
     from ..world import World
 
     ages = World(seed=SEED, n_users=N_USERS).users[["age"]].dropna()
-    return KBinsDiscretizer(n_bins=6, encode="ordinal", strategy="quantile").fit(ages)
+    return KBinsDiscretizer(n_bins=6, encode="ordinal", strategy="quantile", random_state=0).fit(ages)
 
 
 def _bucket(age: float) -> int:

@@ -375,7 +375,8 @@ class FeaturePipeline(TransformerMixin, BaseEstimator):
         parts = [
             ("numeric", make_pipeline(SimpleImputer(strategy="median", add_indicator=True), RobustScaler()), numeric),
             ("age_bins", make_pipeline(SimpleImputer(strategy="median"),
-                                       KBinsDiscretizer(n_bins=self.n_age_bins, strategy="quantile")), ["age"]),
+                                       KBinsDiscretizer(n_bins=self.n_age_bins, strategy="quantile",
+                                                        random_state=0)), ["age"]),
             ("onehot", OneHotEncoder(handle_unknown="ignore"), CATEGORICAL),
             ("brand", HashingEncoder(n_buckets=self.brand_buckets), ["brand"]),
             ("hour", SinusoidalEncoding(n_frequencies=2, period=24.0), ["hour"]),
