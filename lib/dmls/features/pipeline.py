@@ -98,17 +98,26 @@ def impression_attributes(rows: pd.DataFrame) -> pd.DataFrame:
             raise ValueError(f"column {name!r} must hold {kind} values: {error}") from None
     if (out["price"] <= 0).any():
         raise ValueError(f"price must be positive, got {_first(out['price'], out['price'] <= 0)!r}")
-    day = np.timedelta64(1, "D")
     frame = pd.DataFrame({
         "user_id": out["user_id"], "item_id": out["item_id"], "position": out["position"],
         "device": out["device"], "user_region": out["user_region"], "category": out["category"],
         "brand": out["brand"], "log_price": np.log(out["price"]), "age": out["age"], "rating": out["rating"],
-        "account_days": np.log1p(np.clip((out["shown_at"] - out["signup_at"]) / day, 0, None)),
-        "listing_days": np.log1p(np.clip((out["shown_at"] - out["listed_at"]) / day, 0, None)),
+        "account_days": np.log1p(np.clip(_days_between(out["shown_at"], out["signup_at"]), 0, None)),
+        "listing_days": np.log1p(np.clip(_days_between(out["shown_at"], out["listed_at"]), 0, None)),
         "hour": (out["shown_at"] - out["shown_at"].astype("datetime64[D]")) / np.timedelta64(1, "h"),
         "shown_at": out["shown_at"],
     })
     return frame
+
+
+def _days_between(later: np.ndarray, earlier: np.ndarray) -> np.ndarray:
+    """Days from ``earlier`` to ``later`` (datetime64[ns]). Times 1677-2262 can be more than
+    292 years apart, which int64 nanoseconds cannot hold: numpy's subtraction would wrap around
+    silently (a 584-year-old account would come out as minus 203 days). Those differences are
+    computed in floating point; all others exactly as numpy computes them."""
+    exact = (later - earlier) / np.timedelta64(1, "D")
+    approx = (later.astype(np.int64).astype(float) - earlier.astype(np.int64).astype(float)) / 86_400e9
+    return np.where(np.abs(approx) > 106_000, approx, exact)  # 2**63 ns is 106,751 days
 
 
 def _first(values: np.ndarray, bad: np.ndarray):
