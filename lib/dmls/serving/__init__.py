@@ -17,6 +17,8 @@ _EXPORTS = {
                     "model_size_bytes", "prune_magnitude", "quantize_dynamic", "sparsity"),
     # batch and online prediction (chapter 7, "Batch Prediction Versus Online Prediction")
     "batch": ("PrecomputedScores", "batch_predict"),
+    # the fast online path (chapter 7, "Model Deployment and Prediction Service")
+    "compiled": ("CompiledFeatures", "CompiledScorer"),
     "service": ("CANDIDATE_FIELDS", "CONTEXT_FIELDS", "ClickScorer", "PredictRequest", "RankCandidate",
                 "RankContext", "RankRequest", "prediction_app"),
     # latency as a distribution, and the queue that makes its tail (chapter 1, "Computational priorities")

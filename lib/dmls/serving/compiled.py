@@ -1,0 +1,410 @@
+"""The online path made fast: a fitted feature pipeline compiled into arrays and lookup tables.
+
+Introduced in chapter 7 ("Model Deployment and Prediction Service"). A request to rank one
+slate holds one context and a few dozen candidates. Run through
+:meth:`~dmls.features.FeaturePipeline.transform`, almost all of its time goes to building a
+DataFrame and to scikit-learn's per-call input checks, not to arithmetic. :class:`CompiledFeatures`
+reads the fitted pipeline's own parameters (the imputer's medians, the scaler's centre and
+scale, the age-bin edges, the one-hot categories, the hash buckets, the history counts) once,
+and computes the same features for a slate with a few NumPy operations. It is not a second
+feature definition: every number comes from the fitted pipeline, and the tests check that its
+features equal ``transform``'s to 1e-9 over random requests.
+
+Only ISO 8601 calendar times are accepted as strings (``2026-03-02``, ``2026-03-02T14:05``,
+``2026-03-02 14:05:00.5+01:00``, ``...Z``): the forms on which Python's ``datetime`` and
+pandas agree. ``transform`` accepts more (``March 2, 2026``); a service should accept less.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+import re
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timezone
+
+import numpy as np
+from sklearn.utils import murmurhash3_32
+
+from dmls.features.pipeline import MISSING, REQUEST_FIELDS
+
+#: The time strings the compiled path accepts: an ISO 8601 calendar date, optionally a time of
+#: day (minutes, seconds, up to six decimals) and an offset or ``Z``.
+ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}"
+                      r"(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:Z|[+-]\d{2}:\d{2})?)?")
+_EPOCH = datetime(1970, 1, 1)
+_NS_PER_DAY = 86_400 * 10**9
+_NS_PER_HOUR = 3_600 * 10**9
+_MIN_NS, _MAX_NS = -(2**63) + 1, 2**63 - 1  # what datetime64[ns] holds (1677 to 2262)
+_CACHE_LIMIT = 100_000
+_NUMERIC_INPUTS = ["log_price", "age", "rating", "account_days", "listing_days"]
+
+
+def _time_ns(field: str, value) -> int:
+    """A time as integer nanoseconds since 1970 (UTC), as the pipeline's datetime64[ns] holds it."""
+    if isinstance(value, str):
+        if not ISO_TIME.fullmatch(value):
+            raise ValueError(f"{field} must be an ISO 8601 time such as 2026-03-02T14:05:00Z, got {value!r}")
+        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    elif hasattr(value, "value") and hasattr(value, "tz_localize"):  # a pandas Timestamp, nanoseconds exact
+        if value is None or value != value:
+            raise ValueError(f"{field} cannot be missing")
+        ns = int(value.tz_convert("UTC").as_unit("ns").value if value.tzinfo else value.as_unit("ns").value)
+        return ns
+    elif isinstance(value, np.datetime64):
+        if np.isnat(value):
+            raise ValueError(f"{field} cannot be missing")
+        return int(value.astype("datetime64[ns]").astype(np.int64))
+    if value is None:
+        raise ValueError(f"{field}: times cannot be missing")
+    if not isinstance(value, datetime):
+        raise TypeError(f"{field} must be a date or time (an ISO 8601 string or a datetime), got "
+                        f"{type(value).__name__} {value!r}")
+    if value.tzinfo is not None:
+        value = value.astimezone(timezone.utc).replace(tzinfo=None)
+    delta = value - _EPOCH
+    ns = (delta.days * 86_400 + delta.seconds) * 10**9 + delta.microseconds * 1_000
+    if not _MIN_NS <= ns <= _MAX_NS:
+        raise ValueError(f"{field} must be a time from 1677 to 2262, got {value!r}")
+    return ns
+
+
+def _days_between(later: np.ndarray, earlier: np.ndarray) -> np.ndarray:
+    """As :func:`dmls.features.pipeline._days_between`, on integer nanoseconds."""
+    with np.errstate(over="ignore"):
+        exact = (later - earlier) / _NS_PER_DAY
+    approx = (later.astype(float) - earlier.astype(float)) / 86_400e9
+    return np.where(np.abs(approx) > 106_000, approx, exact)
+
+
+def _id(field: str, value) -> int:
+    if isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{field} must be an integer, got bool {value!r}")
+    if isinstance(value, (int, np.integer)):
+        value = int(value)
+    elif isinstance(value, (float, np.floating)) and math.isfinite(value) and float(value).is_integer():
+        value = int(value)
+    elif isinstance(value, numbers.Real):
+        raise ValueError(f"{field} must be a whole number from 0 to 2**63 - 1, got {value!r}")
+    else:
+        raise TypeError(f"{field} must be an integer, got {type(value).__name__} {value!r}")
+    if not 0 <= value <= _MAX_NS:
+        raise ValueError(f"{field} must be a whole number from 0 to 2**63 - 1, got {value!r}")
+    return value
+
+
+def _number(field: str, value) -> float:
+    if value is None:
+        return math.nan
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{field} must be a real number, got {type(value).__name__} {value!r}")
+    value = float(value)
+    if math.isinf(value):
+        raise ValueError(f"{field} must be finite (or missing), got {value!r}")
+    return value
+
+
+def _category(field: str, value) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return MISSING
+    if not isinstance(value, str):
+        raise TypeError(f"{field} must be a string (or missing), got {type(value).__name__} {value!r}")
+    if not value.strip():
+        raise ValueError(f"{field} must not be blank, got {value!r}")
+    return value
+
+
+def _category_text(value) -> str:
+    """As :func:`dmls.features.transformers._category_text` for the values a request holds."""
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else str(value)
+    return str(value)
+
+
+class CompiledFeatures:
+    """A fitted :class:`~dmls.features.FeaturePipeline`, compiled for scoring a few rows at a time.
+
+    Parameters
+    ----------
+    pipeline : FeaturePipeline
+        Fitted. Its parameters are copied into arrays and dictionaries; refitting the pipeline
+        afterwards does not change a compiled copy.
+
+    :meth:`transform_requests` takes the same request dicts as the pipeline's method of that name
+    and returns the same features as a dense array; :meth:`transform_slate` takes one context
+    and its candidates. Values are checked as the pipeline checks them; a bad one raises a
+    ``TypeError`` or ``ValueError`` naming its field.
+
+    Introduced in chapter 7 ("Model Deployment and Prediction Service").
+    """
+
+    def __init__(self, pipeline):
+        if not hasattr(pipeline, "columns_"):
+            raise ValueError("the pipeline must be fitted before it is compiled")
+        ct = pipeline.columns_
+        self.n_features = len(ct.get_feature_names_out())
+        self.slices = dict(ct.output_indices_)
+        parts = {name: (transformer, columns) for name, transformer, columns in ct.transformers_}
+        known = {"numeric", "age_bins", "onehot", "brand", "hour", "crosses", "position", "remainder"}
+        unknown = set(parts) - known
+        if unknown:
+            raise ValueError(f"cannot compile a pipeline with steps {sorted(unknown)}")
+        imputer, scaler = parts["numeric"][0].steps[0][1], parts["numeric"][0].steps[1][1]
+        self.numeric_columns = list(parts["numeric"][1])
+        self.medians = imputer.statistics_.astype(float)
+        self.indicator_columns = (np.asarray(imputer.indicator_.features_, dtype=int)
+                                  if imputer.add_indicator and imputer.indicator_ is not None else np.zeros(0, int))
+        self.center = np.asarray(scaler.center_ if scaler.center_ is not None else 0.0, dtype=float)
+        self.scale = np.asarray(scaler.scale_ if scaler.scale_ is not None else 1.0, dtype=float)
+        age_imputer, binner = parts["age_bins"][0].steps[0][1], parts["age_bins"][0].steps[1][1]
+        self.age_median = float(age_imputer.statistics_[0])
+        self.age_edges = np.asarray(binner.bin_edges_[0][1:-1], dtype=float)
+        self.age_n_bins = int(binner.n_bins_[0])
+        onehot, self.onehot_columns = parts["onehot"][0], list(parts["onehot"][1])
+        self.onehot_index, offset = [], 0
+        for categories in onehot.categories_:
+            self.onehot_index.append({str(c): offset + i for i, c in enumerate(categories)})
+            offset += len(categories)
+        brand = parts["brand"][0]
+        self.brand_hash = (brand.n_buckets, brand.alternate_sign)
+        hour = parts["hour"][0]
+        self.hour_scales = hour._scales()
+        self.crosses = None
+        if "crosses" in parts and parts["crosses"][0] != "drop":
+            cross, columns = parts["crosses"]
+            names = list(columns)
+            self.crosses = ([("&".join(names[i] for i in group), [names[i] for i in group])
+                             for group in cross.groups_], cross.n_buckets, cross.alternate_sign)
+        self.position_kind = pipeline.position
+        if self.position_kind == "onehot":
+            self.position_index = {float(c): i for i, c in enumerate(parts["position"][0].categories_[0])}
+        elif self.position_kind == "sinusoidal":
+            self.position_scales = parts["position"][0]._scales()
+        self.history = None
+        if pipeline.history:
+            h = pipeline.history_
+            users = h.users_.to_numpy()
+            items = h.items_.to_numpy()
+            self.history = {
+                "prior": h.prior_, "user_prior": float(h.user_prior), "item_prior": float(h.item_prior),
+                "users": dict(zip(h.users_.index.tolist(), map(tuple, users.tolist()))),
+                "items": dict(zip(h.items_.index.tolist(), map(tuple, items.tolist()))),
+                "user_category": {(u, str(c)): float(n) for (u, c), n in h.user_category_.items()},
+            }
+        self._buckets: dict = {}
+
+    def __repr__(self) -> str:
+        return f"CompiledFeatures(n_features={self.n_features}, history={self.history is not None})"
+
+    # -------------------------------------------------------------- hashing, cached per token
+    def _bucket(self, token: str, n_buckets: int, alternate_sign: bool) -> tuple[int, float]:
+        key = (token, n_buckets, alternate_sign)
+        hit = self._buckets.get(key)
+        if hit is None:
+            h = murmurhash3_32(token, seed=0)  # what FeatureHasher computes for a string token
+            hit = (abs(h) % n_buckets, -1.0 if alternate_sign and h < 0 else 1.0)
+            if len(self._buckets) >= _CACHE_LIMIT:
+                self._buckets.clear()
+            self._buckets[key] = hit
+        return hit
+
+    # -------------------------------------------------------------- features
+    def transform_requests(self, requests: Sequence[Mapping]) -> np.ndarray:
+        """Dense features of request dicts (:data:`~dmls.features.REQUEST_FIELDS` each).
+
+        Introduced in chapter 7 ("Model Deployment and Prediction Service").
+        """
+        if isinstance(requests, (Mapping, str, bytes)) or not isinstance(requests, Sequence):
+            raise TypeError(f"requests must be a list of request dicts, got {type(requests).__name__}")
+        rows = []
+        for i, request in enumerate(requests):
+            if not isinstance(request, Mapping):
+                raise TypeError(f"request {i} must be a mapping of field to value, got {type(request).__name__}")
+            missing = [f for f in REQUEST_FIELDS if f not in request]
+            if missing:
+                raise ValueError(f"request {i} lacks fields {missing}")
+            rows.append(request)
+        return self._features(rows)
+
+    def transform_slate(self, context: Mapping, candidates: Sequence[Mapping], position: int = 1) -> np.ndarray:
+        """Dense features of each candidate shown to ``context`` at ``position``.
+
+        Introduced in chapter 7 ("Model Deployment and Prediction Service").
+        """
+        rows = [{**context, **candidate, "position": position} for candidate in candidates]
+        return self._features(rows)
+
+    def _features(self, rows: list[Mapping]) -> np.ndarray:
+        n = len(rows)
+        out = np.zeros((n, self.n_features))
+        if n == 0:
+            return out
+        ids = {f: np.fromiter((_id(f, r[f]) for r in rows), dtype=np.int64, count=n) for f in ("user_id", "item_id")}
+        users, items = [int(u) for u in ids["user_id"]], [int(i) for i in ids["item_id"]]
+        position = np.asarray([_number("position", r["position"]) for r in rows])
+        bad = np.isnan(position) | (position < 1) | (position != np.floor(position))
+        if bad.any():
+            raise ValueError(f"position must be a whole number from 1 (the top slot), got {position[bad][0]!r}")
+        price = np.asarray([_number("price", r["price"]) for r in rows])
+        if (price <= 0).any():
+            raise ValueError(f"price must be positive, got {price[price <= 0][0]!r}")
+        age = np.asarray([_number("age", r["age"]) for r in rows])
+        rating = np.asarray([_number("rating", r["rating"]) for r in rows])
+        cats = {f: [_category(f, r[f]) for r in rows] for f in ("device", "user_region", "category", "brand")}
+        shown = np.asarray([_time_ns("shown_at", r["shown_at"]) for r in rows], dtype=np.int64)
+        signup = np.asarray([_time_ns("signup_at", r["signup_at"]) for r in rows], dtype=np.int64)
+        listed = np.asarray([_time_ns("listed_at", r["listed_at"]) for r in rows], dtype=np.int64)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            log_price = np.log(price)
+        account_days = np.log1p(np.clip(_days_between(shown, signup), 0, None))
+        listing_days = np.log1p(np.clip(_days_between(shown, listed), 0, None))
+        hour = (shown - (shown // _NS_PER_DAY) * _NS_PER_DAY) / _NS_PER_HOUR
+        numeric = {"log_price": log_price, "age": age, "rating": rating, "account_days": account_days,
+                   "listing_days": listing_days}
+        if self.history is not None:
+            numeric.update(self._history(users, items, cats["category"]))
+        x = np.column_stack([numeric[c] for c in self.numeric_columns])
+        indicators = np.isnan(x[:, self.indicator_columns]).astype(float)
+        x = np.where(np.isnan(x), self.medians, x)
+        out[:, self.slices["numeric"]] = (np.column_stack([x, indicators]) - self.center) / self.scale
+        a = np.where(np.isnan(age), self.age_median, age)
+        bins = np.searchsorted(self.age_edges, a, side="right")
+        start = self.slices["age_bins"].start
+        out[np.arange(n), start + np.minimum(bins, self.age_n_bins - 1)] = 1.0
+        start = self.slices["onehot"].start
+        for column, index in zip(self.onehot_columns, self.onehot_index):
+            for row, value in enumerate(cats[column]):
+                j = index.get(value)
+                if j is not None:
+                    out[row, start + j] = 1.0
+        start = self.slices["brand"].start
+        n_buckets, alternate = self.brand_hash
+        for row, value in enumerate(cats["brand"]):
+            j, sign = self._bucket(f"brand={value}", n_buckets, alternate)
+            out[row, start + j] += sign
+        angles = hour[:, None] * self.hour_scales[None, :]
+        out[:, self.slices["hour"]] = np.concatenate([np.sin(angles), np.cos(angles)], axis=1)
+        if self.crosses is not None:
+            groups, n_buckets, alternate = self.crosses
+            start = self.slices["crosses"].start
+            values = {"position": position, "user_id": users, "item_id": items, **cats}
+            for name, columns in groups:
+                for row in range(n):
+                    text = "|".join(_category_text(values[c][row]).replace("\\", "\\\\").replace("|", "\\|")
+                                    for c in columns)
+                    j, sign = self._bucket(f"{name}={text}", n_buckets, alternate)
+                    out[row, start + j] += sign
+        if self.position_kind == "onehot":
+            start = self.slices["position"].start
+            for row, p in enumerate(position):
+                j = self.position_index.get(float(p))
+                if j is not None:
+                    out[row, start + j] = 1.0
+        elif self.position_kind == "sinusoidal":
+            angles = position[:, None] * self.position_scales[None, :]
+            out[:, self.slices["position"]] = np.concatenate([np.sin(angles), np.cos(angles)], axis=1)
+        elif self.position_kind == "number":
+            out[:, self.slices["position"]] = position[:, None]
+        return out
+
+    def _history(self, users: list[int], items: list[int], categories: list[str]) -> dict:
+        h = self.history
+        user = np.asarray([h["users"].get(u, (0, 0)) for u in users], dtype=float).reshape(-1, 2)
+        item = np.asarray([h["items"].get(i, (0, 0)) for i in items], dtype=float).reshape(-1, 2)
+        in_category = np.asarray([h["user_category"].get((u, c), 0.0) for u, c in zip(users, categories)])
+        prior = h["prior"]
+        return {"user_ctr": (user[:, 1] + h["user_prior"] * prior) / (user[:, 0] + h["user_prior"]),
+                "item_ctr": (item[:, 1] + h["item_prior"] * prior) / (item[:, 0] + h["item_prior"]),
+                "taste_share": (in_category + 0.1) / (user[:, 1] + 1.0)}
+
+
+class CompiledScorer:
+    """A :class:`~dmls.serving.ClickScorer` whose features come from :class:`CompiledFeatures`.
+
+    Same scores as the scorer it compiles (to 1e-9), same checks, same ranking; a binary
+    logistic regression is evaluated as one dot product, any other classifier through its own
+    ``predict_proba`` on the dense features.
+
+    Parameters
+    ----------
+    scorer : ClickScorer
+
+    Introduced in chapter 7 ("Model Deployment and Prediction Service").
+    """
+
+    def __init__(self, scorer):
+        from .service import ClickScorer
+
+        if not isinstance(scorer, ClickScorer):
+            raise TypeError(f"CompiledScorer needs a ClickScorer, got {type(scorer).__name__}")
+        self.scorer = scorer
+        self.version = scorer.version
+        self.model = scorer.model
+        self.features = CompiledFeatures(scorer.pipeline)
+        self._linear = None
+        coef = getattr(scorer.model, "coef_", None)
+        from sklearn.linear_model import LogisticRegression
+
+        if type(scorer.model) is LogisticRegression and coef is not None and coef.shape[0] == 1:
+            sign = 1.0 if scorer._positive == 1 else -1.0
+            self._linear = (sign * coef[0].astype(float), sign * float(scorer.model.intercept_[0]))
+
+    def __repr__(self) -> str:
+        kind = "linear" if self._linear is not None else type(self.model).__name__
+        return f"CompiledScorer(version={self.version!r}, model={kind}, features={self.features.n_features})"
+
+    @property
+    def n_features(self) -> int:
+        return self.features.n_features
+
+    def _proba(self, x: np.ndarray) -> np.ndarray:
+        if len(x) == 0:
+            return np.zeros(0)
+        if self._linear is not None:
+            w, b = self._linear
+            z = x @ w + b
+            with np.errstate(over="ignore"):
+                return 1.0 / (1.0 + np.exp(-z))
+        return self.scorer._proba(x)
+
+    def score_many(self, requests: Sequence[Mapping]) -> np.ndarray:
+        """Click probabilities of request dicts, as :meth:`ClickScorer.score_many` gives them.
+
+        Introduced in chapter 7 ("Model Deployment and Prediction Service").
+        """
+        return self._proba(self.features.transform_requests(requests))
+
+    def score_one(self, request: Mapping) -> float:
+        """Click probability of one request dict.
+
+        Introduced in chapter 7 ("Model Deployment and Prediction Service").
+        """
+        if not isinstance(request, Mapping):
+            raise TypeError(f"request must be a mapping of field to value, got {type(request).__name__}")
+        return float(self.score_many([request])[0])
+
+    def rank(self, context: Mapping, candidates: Sequence[Mapping]) -> list[dict]:
+        """Candidates best first, each scored at position 1, as :meth:`ClickScorer.rank` does.
+
+        Introduced in chapter 7 ("Model Deployment and Prediction Service").
+        """
+        from .service import CANDIDATE_FIELDS, CONTEXT_FIELDS, RANKING_POSITION, _check_part, _item_id
+
+        if not isinstance(context, Mapping):
+            raise TypeError(f"context must be a mapping of field to value, got {type(context).__name__}")
+        if isinstance(candidates, (Mapping, str, bytes)) or not isinstance(candidates, Sequence):
+            raise TypeError(f"candidates must be a list of item dicts, got {type(candidates).__name__}")
+        _check_part("context", context, CONTEXT_FIELDS, CANDIDATE_FIELDS)
+        for i, candidate in enumerate(candidates):
+            if not isinstance(candidate, Mapping):
+                raise TypeError(f"candidate {i} must be a mapping of field to value, got {type(candidate).__name__}")
+            _check_part(f"candidate {i}", candidate, CANDIDATE_FIELDS, CONTEXT_FIELDS)
+        if not candidates:
+            return []
+        item_ids = [_item_id(i, c["item_id"]) for i, c in enumerate(candidates)]
+        if len(set(item_ids)) != len(item_ids):
+            raise ValueError("candidates must have distinct item ids (item_id)")
+        shared = {f: context[f] for f in CONTEXT_FIELDS}
+        slate = [{f: c[f] for f in CANDIDATE_FIELDS} for c in candidates]
+        scores = self._proba(self.features.transform_slate(shared, slate, RANKING_POSITION))
+        order = sorted(range(len(item_ids)), key=lambda i: (-scores[i], item_ids[i]))
+        return [{"item_id": item_ids[i], "score": float(scores[i])} for i in order]
