@@ -1,5 +1,6 @@
 """Online prediction: the scorer (one request, a batch, a slate) and the FastAPI service around it."""
 import json
+import time
 import warnings
 
 import httpx
@@ -52,6 +53,25 @@ class FlakyModel:
         if self.fail:
             raise RuntimeError("the model ran out of memory")
         return self.model.predict_proba(X)
+
+
+class SlowModel(FlakyModel):
+    """A model that takes ``seconds`` per call, as one does when its machine is overloaded."""
+
+    def __init__(self, model, seconds):
+        super().__init__(model)
+        self.seconds = seconds
+
+    def predict_proba(self, X):
+        time.sleep(self.seconds)
+        return self.model.predict_proba(X)
+
+
+class NaNModel(FlakyModel):
+    """A model whose probabilities are NaN, as after a numerical overflow."""
+
+    def predict_proba(self, X):
+        return self.model.predict_proba(X) * np.nan
 
 
 # ---------------------------------------------------------------------- the scorer
@@ -153,7 +173,10 @@ def test_endpoints_answer_what_the_scorer_says(fitted, requests_, client):
     candidates = list({r["item_id"]: split(r)[1] for r in requests_}.values())
     ranked = client.post("/rank", json={"context": context, "candidates": candidates}).json()
     assert ranked["version"] == "ctr-lr-1"
-    assert ranked["ranking"] == scorer.rank(context, candidates)
+    expected = scorer.rank(context, candidates)  # the service scores through the compiled path: equal to 1e-9
+    assert [e["item_id"] for e in ranked["ranking"]] == [e["item_id"] for e in expected]
+    np.testing.assert_allclose([e["score"] for e in ranked["ranking"]], [e["score"] for e in expected], atol=1e-9)
+    assert ranked["fallback"] is None
 
 
 DROP = object()
@@ -210,26 +233,54 @@ def test_bad_batches_and_slates_get_422(requests_, client):
         assert response.status_code == 422, slate
         assert response.json()["reason"]
     broken = client.post("/predict", content=b"{not json", headers={"content-type": "application/json"})
-    assert broken.status_code == 422
+    assert broken.status_code == 400 and broken.json()["reason"]  # not JSON at all: a bad request, not a bad value
 
 
-def test_a_failing_model_gets_a_500_and_the_service_keeps_serving(fitted, requests_):
+def test_a_failing_model_gets_the_fallback_and_the_service_keeps_serving(fitted, requests_):
     scorer, _ = fitted
     flaky = FlakyModel(scorer.model)
     with TestClient(prediction_app(ClickScorer(scorer.pipeline, flaky, "flaky-1"))) as client:
-        good = client.post("/predict", json=requests_[0]).json()["p_click"]
+        good = client.post("/predict", json=requests_[0]).json()
+        assert good["fallback"] is None
         flaky.fail = True
-        for path, body in (("/predict", requests_[0]), ("/predict/batch", requests_[:3])):
-            response = client.post(path, json=body)
-            assert response.status_code == 500
-            assert "ran out of memory" in response.json()["detail"] and "flaky-1" in response.json()["detail"]
+        prior = scorer.pipeline.history_.prior_
+        one = client.post("/predict", json=requests_[0]).json()
+        assert one == {"p_click": pytest.approx(prior), "version": "flaky-1", "fallback": "error"}
+        batch = client.post("/predict/batch", json=requests_[:3]).json()
+        assert batch["p_click"] == pytest.approx([prior] * 3) and batch["fallback"] == "error"
+        context, _ = split(requests_[0])
+        candidates = list({r["item_id"]: split(r)[1] for r in requests_[:40]}.values())
+        ranked = client.post("/rank", json={"context": context, "candidates": candidates}).json()
+        clicks = scorer.pipeline.history_.items_["sum"]
+        got = [clicks.get(e["item_id"], 0) for e in ranked["ranking"]]
+        assert ranked["fallback"] == "error" and got == sorted(got, reverse=True)  # most clicked first
         flaky.fail = False
-        assert client.post("/predict", json=requests_[0]).json()["p_click"] == good
+        assert client.post("/predict", json=requests_[0]).json() == good
         assert client.post("/predict", json=bad(requests_[0], position=0)).status_code == 422
         metrics = client.get("/metrics").json()
-        assert metrics["by_status"] == {"200": 2, "500": 2, "422": 1}
-        assert metrics["by_endpoint"] == {"/predict": 4, "/predict/batch": 1}
+        assert metrics["by_status"] == {"200": 5, "422": 1}
+        assert metrics["by_endpoint"] == {"/predict": 4, "/predict/batch": 1, "/rank": 1}
+        assert metrics["fallbacks"] == {"error": 3}
         assert metrics["predictions"] == 2
+
+
+def test_a_slow_model_is_cut_off_at_the_deadline(fitted, requests_):
+    scorer, _ = fitted
+    slow = SlowModel(scorer.model, seconds=0.5)
+    with TestClient(prediction_app(ClickScorer(scorer.pipeline, slow, "slow-1"), deadline_ms=50)) as client:
+        start = time.perf_counter()
+        answer = client.post("/predict", json=requests_[0]).json()
+        assert answer["fallback"] == "deadline" and time.perf_counter() - start < 0.5
+        assert client.get("/metrics").json()["fallbacks"] == {"deadline": 1}
+    with pytest.raises(ValueError, match="deadline_ms"):
+        prediction_app(scorer, deadline_ms=0)
+
+
+def test_a_non_finite_probability_is_never_served(fitted, requests_):
+    scorer, _ = fitted
+    with TestClient(prediction_app(ClickScorer(scorer.pipeline, NaNModel(scorer.model), "nan-1"))) as client:
+        answer = client.post("/predict", json=requests_[0]).json()
+        assert answer["fallback"] == "non-finite" and answer["p_click"] == pytest.approx(scorer.pipeline.history_.prior_)
 
 
 def test_metrics_count_requests_and_latency(requests_, client):

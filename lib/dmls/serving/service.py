@@ -20,19 +20,24 @@ import math
 import threading
 import time
 from collections import Counter, deque
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Annotated, Optional
 
 import numpy as np
+import orjson
 import pandas as pd
 from fastapi import Body, FastAPI, HTTPException, Request
-from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model, model_validator
 
+from dmls._validation import check_number
 from dmls.features.pipeline import REQUEST_FIELDS
+
+from .compiled import ISO_TIME, CompiledScorer
 
 logger = logging.getLogger(__name__)
 
@@ -42,11 +47,18 @@ CONTEXT_FIELDS = ("user_id", "device", "shown_at", "user_region", "age", "signup
 CANDIDATE_FIELDS = ("item_id", "price", "category", "brand", "rating", "listed_at")
 #: The slot every candidate is scored at when ranking (see :meth:`ClickScorer.rank`).
 RANKING_POSITION = 1
+#: Prices the service accepts: a cent to a million. The model extrapolates beyond the prices it
+#: was trained on, and a price near zero (``5e-324``) would put any item at the top of a ranking.
+MIN_PRICE, MAX_PRICE = 0.01, 1_000_000.0
+#: The largest request body accepted, in bytes (a full batch of requests is about 3 MB).
+MAX_BODY_BYTES = 4_000_000
+#: At most this many validation errors are listed in a 422.
+MAX_ERRORS_SHOWN = 20
 #: Fields a request may leave out or send as null.
 OPTIONAL_FIELDS = ("age",)
 #: Bounds checked at the boundary, beyond the kind of each field.
-FIELD_LIMITS = {"position": {"ge": 1, "le": 50}, "price": {"gt": 0}, "age": {"ge": 0, "le": 150},
-                "rating": {"ge": 0, "le": 5}}
+FIELD_LIMITS = {"position": {"ge": 1, "le": 50}, "price": {"ge": MIN_PRICE, "le": MAX_PRICE},
+                "age": {"ge": 0, "le": 150}, "rating": {"ge": 0, "le": 5}}
 MAX_ID = 2**63 - 1  # ids are stored as int64
 MAX_BATCH = 10_000
 MAX_CANDIDATES = 10_000
@@ -255,17 +267,24 @@ def _check_part(what: str, part: Mapping, fields: Sequence[str], others: Sequenc
 
 # ---------------------------------------------------------------------- request models
 def _iso_time(value: str) -> str:
+    if not ISO_TIME.fullmatch(value):
+        raise ValueError("must be an ISO 8601 time such as 2026-03-02T14:05:00Z (a calendar date, optionally "
+                         "a time of day with up to six decimals of seconds, and Z or an offset such as +01:00)")
     try:
-        parsed = datetime.fromisoformat(value)
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
         pd.Timestamp(parsed).as_unit("ns")  # within what the pipeline's datetime64[ns] can hold (1677 to 2262)
     except (ValueError, OverflowError) as error:
-        raise ValueError(f"must be an ISO 8601 time such as 2026-03-02T14:05:00Z ({error})") from None
+        raise ValueError(f"must be an ISO 8601 time from 1677 to 2262 ({error})") from None
     return value
 
 
 def _not_blank(value: str) -> str:
     if not value.strip():
         raise ValueError("must not be blank")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must be valid unicode (it holds a lone surrogate, such as \\ud800)") from None
     return value
 
 
@@ -277,7 +296,9 @@ def _field(name: str):
     elif kind == "number":
         annotation = Annotated[float, Field(strict=True, allow_inf_nan=False, **limits)]
     elif kind == "time":
-        annotation = Annotated[str, Field(strict=True, max_length=64), AfterValidator(_iso_time)]
+        annotation = Annotated[str, Field(strict=True, max_length=40, pattern=ISO_TIME.pattern,
+                                          json_schema_extra={"format": "date-time"}),
+                               AfterValidator(_iso_time)]
     elif kind == "category":
         annotation = Annotated[str, Field(strict=True, min_length=1, max_length=100), AfterValidator(_not_blank)]
     else:  # pragma: no cover - REQUEST_FIELDS knows only these kinds
@@ -333,6 +354,7 @@ class _Metrics:
         self.requests: Counter = Counter()
         self.statuses: Counter = Counter()
         self.predictions = 0
+        self.fallbacks: Counter = Counter()
         self.latencies: deque = deque(maxlen=window)  # (endpoint, ms), prediction endpoints only
 
     def record(self, path: str, status: int, ms: float) -> None:
@@ -347,12 +369,16 @@ class _Metrics:
         with self.lock:
             self.predictions += n
 
+    def fell_back(self, reason: str) -> None:
+        with self.lock:
+            self.fallbacks[reason] += 1
+
     def snapshot(self) -> dict:
         with self.lock:
             latencies = list(self.latencies)
             out = {"requests": sum(self.requests.values()), "by_endpoint": dict(self.requests),
                    "by_status": dict(self.statuses), "predictions": self.predictions,
-                   "uptime_s": round(time.time() - self.started, 3)}
+                   "fallbacks": dict(self.fallbacks), "uptime_s": round(time.time() - self.started, 3)}
         out["latency_ms"] = _percentiles([ms for _, ms in latencies])
         out["latency_ms_by_endpoint"] = {e: _percentiles([ms for name, ms in latencies if name == e])
                                          for e in PREDICTION_ENDPOINTS}
@@ -375,49 +401,170 @@ def _reason(errors: list[dict]) -> str:
     return " ".join("; ".join(parts).split())  # one line whatever the messages hold
 
 
-def _json_safe(value):
-    """``value`` with every non-finite float replaced by its text (``"inf"``, ``"nan"``): a 422
-    echoes the bad input, and JSON cannot hold infinities (``JSONResponse`` would fail)."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    return value
+def _text(value) -> str:
+    """``value`` as text that JSON can carry whatever it holds (lone surrogates, bytes)."""
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "backslashreplace")
+    return str(value).encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _errors(exc_errors: Sequence[dict]) -> list[dict]:
+    """pydantic's errors without the input they refer to: echoing the input lets one bad request
+    of megabytes cost megabytes of reply, and its NaN, infinities and broken unicode cannot be
+    written as JSON. Each error keeps its type, where it is and what is wrong."""
+    out = []
+    for error in exc_errors[:MAX_ERRORS_SHOWN]:
+        loc = [x if isinstance(x, int) else _text(x) for x in error.get("loc", ())]
+        out.append({"type": _text(error.get("type", "invalid")), "loc": loc, "msg": _text(error.get("msg", "invalid"))})
+    return out
+
+
+class _Guard:
+    """ASGI middleware around the whole app: times and counts every response by its status; a
+    body over ``limit`` bytes gets a 413 before the app reads it (whether its length was declared
+    or it was streamed in chunks); a failure the app did not answer becomes a JSON 400 (a body
+    nested too deeply to parse) or 500, so that the connection stays open and ``/metrics`` sees
+    it. Plain ASGI rather than Starlette's ``BaseHTTPMiddleware``, which costs about a
+    millisecond a request."""
+
+    def __init__(self, app, limit: int, metrics: "_Metrics"):
+        self.app, self.limit, self.metrics = app, limit, metrics
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        start = time.perf_counter()
+        path = scope.get("path", "")
+        status = None
+
+        async def send_counted(message):
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            body = await self._body(scope, receive)
+            if body is None:
+                await self._json(send_counted, 413, f"the request body is larger than {self.limit:,} bytes",
+                                 "body: too large")
+            else:
+                await self.app(scope, self._replay(body, receive), send_counted)
+        except Exception as error:  # noqa: BLE001 - whatever failed, answer and keep the connection
+            if status is not None:  # the response had started: nothing better can be sent
+                raise
+            if isinstance(error, RecursionError):
+                await self._json(send_counted, 400, "the body is nested too deeply to parse", "body: nested too deeply")
+            else:
+                logger.exception("unexpected failure serving %s", path)
+                await self._json(send_counted, 500, f"unexpected failure: {type(error).__name__}", "internal error")
+        finally:
+            if path != "/metrics" and status is not None:
+                self.metrics.record(path, status, 1000 * (time.perf_counter() - start))
+
+    async def _body(self, scope, receive) -> bytes | None:
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
+            return None
+        chunks, size, more = [], 0, True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.limit:
+                return None
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        return b"".join(chunks)
+
+    @staticmethod
+    def _replay(body: bytes, receive):
+        sent = False
+
+        async def replay():
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        return replay
+
+    @staticmethod
+    async def _json(send, status: int, detail: str, reason: str) -> None:
+        payload = orjson.dumps({"detail": detail, "reason": reason})
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]})
+        await send({"type": "http.response.body", "body": payload})
+
+
+class _Fallback:
+    """What the service answers when the model fails: the overall click rate for one impression,
+    and for a slate the items by their clicks in the training history (most clicked first, ties
+    by item id) — the popularity ranking of chapter 1, from the counts the fitted pipeline keeps."""
+
+    def __init__(self, scorer: ClickScorer):
+        history = getattr(scorer.pipeline, "history_", None) if getattr(scorer.pipeline, "history", False) else None
+        self.prior = float(history.prior_) if history is not None else 0.0
+        self.clicks = history.items_["sum"].to_dict() if history is not None else {}
+
+    def probability(self) -> float:
+        return self.prior
+
+    def rank(self, candidates: Sequence[Mapping]) -> list[dict]:
+        ids = [int(c["item_id"]) for c in candidates]
+        order = sorted(ids, key=lambda i: (-self.clicks.get(i, 0), i))
+        return [{"item_id": i, "score": self.prior} for i in order]
 
 
 # ---------------------------------------------------------------------- the app
-def prediction_app(scorer: ClickScorer) -> FastAPI:
+def prediction_app(scorer: ClickScorer, deadline_ms: float | None = None, compiled: bool = True) -> FastAPI:
     """The prediction service: a :class:`ClickScorer` behind an HTTP API.
 
     Endpoints:
 
     - ``GET /health`` — ``{"status": "ok"}``;
     - ``GET /version`` — the model version, its class and how many features it reads;
-    - ``POST /predict`` — one :class:`PredictRequest` → ``{"p_click": float, "version": str}``;
+    - ``POST /predict`` — one :class:`PredictRequest` → ``{"p_click": float, "version": str,
+      "fallback": null}``;
     - ``POST /predict/batch`` — a list of up to 10,000 requests → ``{"p_click": [float, ...],
-      "version": str}``, in order;
+      "version": str, "fallback": null}``, in order;
     - ``POST /rank`` — a :class:`RankRequest` ``{"context": {...}, "candidates": [...]}`` →
-      ``{"ranking": [{"item_id": int, "score": float}, ...], "version": str}``, best first
-      (see :meth:`ClickScorer.rank`);
-    - ``GET /metrics`` — requests by endpoint and by status code, predictions served, and the
-      p50/p90/p99 latency in milliseconds over the last 10,000 prediction requests (overall and
-      by endpoint), measured in the app from request to response. Calls to ``/metrics`` itself
-      are not counted.
+      ``{"ranking": [{"item_id": int, "score": float}, ...], "version": str, "fallback": null}``,
+      best first (see :meth:`ClickScorer.rank`);
+    - ``GET /metrics`` — responses by endpoint and by status code, predictions served, fallbacks
+      by reason, and the p50/p90/p99 latency in milliseconds over the last 10,000 prediction
+      requests (overall and by endpoint), measured in the app from request to response. Calls to
+      ``/metrics`` itself are not counted; every other response is, whatever its status.
 
-    A request that fails validation gets a 422: ``detail`` lists pydantic's errors and
-    ``reason`` says the same in one line, each part starting with the field
-    (``price: Input should be a finite number``). The checks are those of
-    :func:`~dmls.features.impression_attributes` and more (position at most 50, rating in
-    [0, 5], age in [0, 150], categories non-blank strings, ids integers within int64, times ISO
-    8601 strings, not numbers); a non-finite number sent as ``NaN`` or ``Infinity`` is echoed
-    as text in ``detail``. If the model raises, the client gets a 500 with the
-    message, the error is logged, and the service goes on serving.
+    Scoring runs through :class:`~dmls.serving.compiled.CompiledScorer` (the fitted pipeline's
+    parameters compiled into arrays; the same scores to 1e-9) unless ``compiled`` is False.
+
+    A request that fails validation gets a 422: ``detail`` lists up to 20 of pydantic's errors
+    (type, location, message; never the input itself) and ``reason`` says the same in one line,
+    each part starting with the field (``price: Input should be a finite number``). The checks
+    are those of :func:`~dmls.features.impression_attributes` and more: position at most 50,
+    price from a cent to a million, rating in [0, 5], age in [0, 150], categories non-blank
+    strings of valid unicode, ids integers within int64, times ISO 8601 calendar times
+    (``2026-03-02T14:05:00Z``) from 1677 to 2262. A body that is not JSON (or nested too deeply
+    to parse) gets a 400 or 422, one over 4 MB a 413.
+
+    If the model raises, returns a non-finite probability, or takes longer than ``deadline_ms``,
+    the client gets a fallback answer (200) marked ``"fallback": "error"`` (or ``"non-finite"``,
+    ``"deadline"``): the overall click rate for a prediction, the items most clicked in the
+    training history first for a ranking. The error is logged and counted in ``/metrics``. Any
+    other failure inside the app is a 500 with a JSON body, counted, and the connection stays
+    open.
 
     Parameters
     ----------
     scorer : ClickScorer
+    deadline_ms : float, optional
+        The most a prediction may take before the fallback answers instead; None for no limit.
+    compiled : bool
+        Score through the compiled path (default) or through ``scorer`` itself.
 
     Returns
     -------
@@ -429,33 +576,54 @@ def prediction_app(scorer: ClickScorer) -> FastAPI:
     """
     if not isinstance(scorer, ClickScorer):
         raise TypeError(f"prediction_app needs a ClickScorer, got {type(scorer).__name__}")
-    app = FastAPI(title="click prediction service", version=scorer.version)
+    if deadline_ms is not None:
+        check_number("deadline_ms", deadline_ms, minimum=0, strict_minimum=True)
+    if not isinstance(compiled, (bool, np.bool_)):
+        raise TypeError(f"compiled must be True or False, got {compiled!r}")
+    fast = CompiledScorer(scorer) if compiled else scorer
+    fallback = _Fallback(scorer)
+    pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="scoring") if deadline_ms is not None else None
+    errors_doc = {
+        400: {"description": "The body is not JSON that can be parsed (malformed, or nested too deeply)."},
+        413: {"description": "The body is larger than 4 MB."},
+        422: {"description": "The body is JSON but not a valid request; `reason` names each bad field."},
+        500: {"description": "An unexpected failure inside the service (the model's own failures get a "
+                             "fallback answer instead)."},
+    }
+    app = FastAPI(title="click prediction service", version=scorer.version, responses=errors_doc)
     metrics = _Metrics(["/health", "/version", *PREDICTION_ENDPOINTS])
     app.state.metrics = metrics
-
-    @app.middleware("http")
-    async def count_and_time(request: Request, call_next):
-        start = time.perf_counter()
-        response = await call_next(request)
-        if request.url.path != "/metrics":
-            metrics.record(request.url.path, response.status_code, 1000 * (time.perf_counter() - start))
-        return response
+    app.state.scorer = fast
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [{k: v for k, v in e.items() if k not in ("ctx", "url")} for e in exc.errors()]
-        return JSONResponse(status_code=422, content={"detail": _json_safe(jsonable_encoder(errors)),
-                                                      "reason": _reason(errors)})
+        raw = exc.errors()
+        errors = _errors(raw)
+        body = {"detail": errors, "reason": _reason(errors)}
+        if len(raw) > len(errors):
+            body["n_errors"] = len(raw)
+        status = 400 if any(e.get("type") == "json_invalid" for e in raw) else 422
+        return JSONResponse(status_code=status, content=body)
 
-    def run(what: str, score, n: int):
+    def run(what: str, score, n: int, default):
         try:
-            result = score()
-        except Exception as error:  # the model's failure must not take the service down
+            if pool is None:
+                result = score()
+            else:
+                result = pool.submit(score).result(timeout=deadline_ms / 1000)
+        except FutureTimeout:
+            metrics.fell_back("deadline")
+            return default(), "deadline"
+        except NonFiniteScore:
+            logger.error("%s gave a non-finite probability (model %s)", what, scorer.version)
+            metrics.fell_back("non-finite")
+            return default(), "non-finite"
+        except Exception:  # the model's failure must not take the service down
             logger.exception("%s failed (model %s)", what, scorer.version)
-            detail = f"{what} failed in model {scorer.version}: {type(error).__name__}: {error}"
-            raise HTTPException(status_code=500, detail=detail) from None
+            metrics.fell_back("error")
+            return default(), "error"
         metrics.scored(n)
-        return result
+        return result, None
 
     @app.get("/health")
     def health() -> dict:
@@ -467,32 +635,47 @@ def prediction_app(scorer: ClickScorer) -> FastAPI:
 
     @app.post("/predict")
     def predict(request: PredictRequest) -> dict:
-        p = run("prediction", lambda: scorer.score_one(request.model_dump()), 1)
-        return {"p_click": _finite(p), "version": scorer.version}
+        p, why = run("prediction", lambda: _finite_all([fast.score_one(request.model_dump())])[0], 1,
+                     fallback.probability)
+        return {"p_click": p, "version": scorer.version, "fallback": why}
 
     @app.post("/predict/batch")
     def predict_batch(requests: Annotated[list[PredictRequest], Body(min_length=1, max_length=MAX_BATCH)]) -> dict:
-        p = run("batch prediction", lambda: scorer.score_many([r.model_dump() for r in requests]), len(requests))
-        return {"p_click": [_finite(x) for x in p], "version": scorer.version}
+        rows = [r.model_dump() for r in requests]
+        p, why = run("batch prediction", lambda: _finite_all(fast.score_many(rows)), len(rows),
+                     lambda: [fallback.probability()] * len(rows))
+        return {"p_click": p, "version": scorer.version, "fallback": why}
 
     @app.post("/rank")
     def rank(request: RankRequest) -> dict:
         context = request.context.model_dump()
         candidates = [c.model_dump() for c in request.candidates]
-        ranking = run("ranking", lambda: scorer.rank(context, candidates), len(candidates))
-        for entry in ranking:
-            entry["score"] = _finite(entry["score"])
-        return {"ranking": ranking, "version": scorer.version}
+
+        def ranked():
+            ranking = fast.rank(context, candidates)
+            _finite_all([e["score"] for e in ranking])
+            return ranking
+
+        ranking, why = run("ranking", ranked, len(candidates), lambda: fallback.rank(candidates))
+        return {"ranking": ranking, "version": scorer.version, "fallback": why}
 
     @app.get("/metrics")
     def get_metrics() -> dict:
         return metrics.snapshot()
 
+    app.add_middleware(_Guard, limit=MAX_BODY_BYTES, metrics=metrics)  # outermost: before anything reads
     return app
 
 
-def _finite(p: float) -> float:
-    p = float(p)
-    if not math.isfinite(p):
-        raise HTTPException(status_code=500, detail=f"the model returned a non-finite probability {p}")
-    return p
+class NonFiniteScore(ValueError):
+    """The model returned a probability that is not a finite number in [0, 1].
+
+    Introduced in chapter 7 ("Model Deployment and Prediction Service").
+    """
+
+
+def _finite_all(values) -> list[float]:
+    out = [float(p) for p in values]
+    if not all(math.isfinite(p) and 0.0 <= p <= 1.0 for p in out):
+        raise NonFiniteScore(f"the model returned a probability outside [0, 1]: {out[:5]}")
+    return out

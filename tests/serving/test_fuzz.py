@@ -1,0 +1,77 @@
+"""Ten thousand bad requests over real HTTP: no server error, no dropped connection, all counted."""
+from __future__ import annotations
+
+import json
+import socket
+
+import httpx
+import pytest
+
+from dmls.data.service import serve
+from dmls.features import REQUEST_FIELDS
+from dmls.serving.fuzz import FuzzRequest, fuzz, fuzzed_requests
+from dmls.serving.service import CANDIDATE_FIELDS, CONTEXT_FIELDS, MAX_BODY_BYTES, prediction_app
+
+from .conftest import fitted_scorer
+
+
+@pytest.fixture(scope="module")
+def setup():
+    scorer, _, rows = fitted_scorer(seed=21, n_users=400, n_items=150, version="fuzz-1")
+    records = json.loads(rows.head(300).to_json(orient="records", date_format="iso"))
+    requests = [{f: r[f] for f in REQUEST_FIELDS} for r in records]
+    context = {f: requests[0][f] for f in CONTEXT_FIELDS}
+    candidates = list({r["item_id"]: {f: r[f] for f in CANDIDATE_FIELDS} for r in requests}.values())[:30]
+    examples = {"/predict": requests[:30], "/predict/batch": [requests[:5], requests[5:7]],
+                "/rank": [{"context": context, "candidates": candidates}]}
+    return scorer, examples
+
+
+def test_ten_thousand_fuzzed_requests_get_no_server_error(setup):
+    scorer, examples = setup
+    requests = list(fuzzed_requests(examples, 10_000, seed=7, max_body_bytes=MAX_BODY_BYTES))
+    assert {r.kind for r in requests} >= {"value", "number", "string", "syntax", "nest", "type", "bytes", "big",
+                                          "many", "drop", "extra", "valid"}
+    with serve(prediction_app(scorer)) as server, httpx.Client(base_url=server.url, timeout=60) as client:
+        report = fuzz(client, requests)
+        metrics = client.get("/metrics").json()
+    assert report.server_errors == 0, report.examples
+    assert report.dropped == 0 and report.closed == 0, report.examples
+    assert report.not_json == 0 and report.bad_probabilities == 0, report.examples
+    assert sum(report.statuses.values()) == 10_000
+    assert metrics["by_status"] == {str(k): v for k, v in report.statuses.items()}  # every response counted
+    assert report.statuses[200] > 500 and report.statuses[413] > 20  # the valid ones were served; big refused
+
+
+def test_the_fuzzer_is_seeded_and_checks_its_arguments(setup):
+    _, examples = setup
+    first = [r.body for r in fuzzed_requests(examples, 50, seed=3)]
+    assert first == [r.body for r in fuzzed_requests(examples, 50, seed=3)]
+    assert first != [r.body for r in fuzzed_requests(examples, 50, seed=4)]
+    assert isinstance(next(iter(fuzzed_requests(examples, 1))), FuzzRequest)
+    for bad, error in [({}, ValueError), ({"predict": [{}]}, ValueError), ({"/p": []}, ValueError),
+                       ({"/p": "text"}, ValueError)]:
+        with pytest.raises(error):
+            list(fuzzed_requests(bad, 1))
+    with pytest.raises(ValueError, match="n"):
+        list(fuzzed_requests(examples, -1))
+    with pytest.raises(TypeError, match="n"):
+        list(fuzzed_requests(examples, 2.5))
+
+
+def test_a_body_over_the_limit_is_refused_even_when_streamed(setup):
+    scorer, _ = setup
+
+    def chunks():
+        for _ in range(MAX_BODY_BYTES // 65_536 + 2):
+            yield b"x" * 65_536
+
+    with serve(prediction_app(scorer)) as server, httpx.Client(base_url=server.url, timeout=60) as client:
+        streamed = client.post("/predict", content=chunks(), headers={"content-type": "application/json"})
+        assert client.get("/health").status_code == 200  # still serving
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as raw:  # a length it never sends
+            raw.sendall(b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                        b"Content-Length: 99999999999\r\n\r\n{}")
+            declared = raw.recv(4096).split(b"\r\n", 1)[0]
+    assert streamed.status_code == 413 and "larger than" in streamed.json()["detail"]
+    assert declared == b"HTTP/1.1 413 Request Entity Too Large"
