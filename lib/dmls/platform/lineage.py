@@ -15,6 +15,7 @@ from typing import Any, Callable, Mapping
 import pandas as pd
 
 DIGITS = 12
+_PARTS = ("code", "data", "params", "history", "serving_history")
 
 
 def _digest(*parts: bytes) -> str:
@@ -76,6 +77,11 @@ class ModelVersion:
     behaviour as much as its training rows do; it is empty (``""``) for a model without one, and
     then the version's ``id`` is what it was before history was versioned.
 
+    ``serving_history`` fingerprints the history the features read at prediction time, when it is
+    not the one the model was trained with (a model trained on last month's counts and fed this
+    week's is another system than the same model fed last month's). It is empty (``""``) when
+    not given, and then the ``id`` is what it was before serving history was versioned.
+
     Introduced in chapter 1 ("Machine Learning Systems Versus Traditional Software"); the model
     store of chapter 10 keeps one per model.
     """
@@ -84,9 +90,10 @@ class ModelVersion:
     data: str
     params: str
     history: str = ""
+    serving_history: str = ""
 
     def __post_init__(self):
-        for name in ("code", "data", "params", "history"):
+        for name in _PARTS:
             if not isinstance(getattr(self, name), str):
                 raise TypeError(f"ModelVersion.{name} must be a fingerprint string, got {type(getattr(self, name)).__name__}")
 
@@ -95,21 +102,26 @@ class ModelVersion:
         parts = [self.code.encode(), self.data.encode(), self.params.encode()]
         if self.history:
             parts.append(b"history:" + self.history.encode())
+        if self.serving_history:
+            parts.append(b"serving_history:" + self.serving_history.encode())
         return _digest(*parts)
 
     @classmethod
     def of(cls, train: Callable, data: pd.DataFrame, params: Mapping[str, Any], *,
-           history: pd.DataFrame | None = None) -> "ModelVersion":
-        """The version of the model ``train`` fits on ``data`` with ``params``, its features computed
-        from ``history`` (a table, or None for a model without history features)."""
+           history: pd.DataFrame | None = None,
+           serving_history: pd.DataFrame | None = None) -> "ModelVersion":
+        """The version of the model ``train`` fits on ``data`` with ``params``, its training features
+        computed from ``history`` (a table, or None for a model without history features) and, if
+        given, its features at prediction time from ``serving_history``."""
         return cls(code_fingerprint(train), dataset_fingerprint(data), params_fingerprint(params),
-                   "" if history is None else dataset_fingerprint(history))
+                   "" if history is None else dataset_fingerprint(history),
+                   "" if serving_history is None else dataset_fingerprint(serving_history))
 
     def diff(self, other: "ModelVersion") -> list[str]:
-        """Which of code, data, params and history differ from ``other``."""
+        """Which of code, data, params, history and serving_history differ from ``other``."""
         if not isinstance(other, ModelVersion):
             raise TypeError(f"other must be a ModelVersion, got {type(other).__name__}")
-        return [name for name in ("code", "data", "params", "history") if getattr(self, name) != getattr(other, name)]
+        return [name for name in _PARTS if getattr(self, name) != getattr(other, name)]
 
 
 def _check_params(params, path: str = "params") -> None:
