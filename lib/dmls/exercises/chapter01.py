@@ -74,16 +74,20 @@ def _history_diff() -> tuple[str, ...]:
                              ignore_index=True)
     history = pd.DataFrame({"user_id": [1, 1], "item_id": [4, 6], "clicked": [1, 0]})
     params = {"max_iter": 100, "learning_rate": 0.1}
-    a = ModelVersion.of(_train, rows, params, history=history)
-    b = ModelVersion.of(_train, one_more_day, params | {"learning_rate": 0.05}, history=history)
+    served = pd.DataFrame({"user_id": [1, 2, 2], "item_id": [4, 5, 6], "clicked": [1, 0, 1]})
+    a = ModelVersion.of(_train, rows, params, history=history, serving_history=served)
+    b = ModelVersion.of(_train, one_more_day, params | {"learning_rate": 0.05}, history=history,
+                        serving_history=served)
     return tuple(a.diff(b))
 
 
 @exercise("1.3", question=("A model is retrained on one more day of rows and with a new learning rate; the code "
-                           "and the history stay the same. Which parts does ModelVersion.diff name? Answer with a "
-                           "list of names."),
-          hint="A ModelVersion fingerprints code, data (the training rows), params and history.",
-          wrong_answers=(["data"], ["params"], [], ["data", "history"], ["history"], "data"))
+                           "and both histories (the one it is trained with and the one it reads when serving) stay the "
+                           "same. Which parts does ModelVersion.diff name? Answer with a list of names."),
+          hint="A ModelVersion fingerprints code, data (the training rows), params, history and "
+               "serving_history.",
+          wrong_answers=(["data"], ["params"], [], ["data", "history"], ["history"], "data",
+                         ["data", "params", "history", "serving_history"]))
 def _(answer):
     if isinstance(answer, str) or not isinstance(answer, (list, tuple)):
         return False, "answer with a list of names, such as ['code']."
@@ -91,5 +95,5 @@ def _(answer):
         return False, "each part is named by a string."
     truth = _history_diff()
     if sorted(answer) == sorted(truth):
-        return True, "the rows and the parameters moved, and with them the version's id; code and history did not."
+        return True, "the rows and the parameters moved, and with them the version's id; code and both histories did not."
     return False, f"{sorted(answer)} is not what differs."
