@@ -54,3 +54,13 @@ def test_interval_benchmark_runs_and_reports(tmp_path, capsys):
     text, results = run("bench_intervals.py", ["--rows", "2000", "--resamples", "100"], tmp_path, capsys)
     assert "DeLong" in text and "speed-up" in text
     assert len(results) == 2 and all(r["dmls_s"] > 0 and r["obvious_s"] > 0 for r in results)
+
+
+def test_serving_benchmark_runs_both_services_and_reports(tmp_path, capsys):
+    text, results = run("bench_serving.py", ["--requests", "32", "--workers", "1"], tmp_path, capsys)
+    assert "naive" in text and "fast / naive" in text and "in-process" in text
+    assert {(r["service"], r["endpoint"], r["concurrency"]) for r in results["http"]} == {
+        (s, e, c) for s in ("naive", "fast") for e in ("/rank", "/predict") for c in (1, 8)}
+    assert all(r["errors"] == 0 and r["rps"] > 0 and r["p50_ms"] <= r["p99_ms"] for r in results["http"])
+    assert results["slate_in_process_p50_ms"] > 0 and set(results["throughput_ratio"]) == {
+        "/rank c=1", "/rank c=8", "/predict c=1", "/predict c=8"}

@@ -1,0 +1,207 @@
+#!/usr/bin/env python3
+"""How fast the prediction service answers over HTTP, against the naive service in the same run.
+
+Both services run under uvicorn on 127.0.0.1 in their own processes, with as many workers as
+the machine has cores (``--workers``); a client in this process sends ``/rank`` requests of 30
+candidates and ``/predict`` requests, one at a time (concurrency 1) and from 8 threads at once,
+each over its own keep-alive connection, for a fixed number of requests. Printed: p50/p90/p99
+latency and requests/s for both, and their ratio. Also timed: one slate scored in-process by the
+compiled path (no HTTP).
+
+Targets (issue 11): ``/rank`` of 30 at concurrency 1 p99 <= 5 ms; throughput at concurrency 8 at
+least 10x the naive service's; one slate in-process p50 <= 0.5 ms. These machines are shared:
+the ratio is the robust figure, the absolute ones are for a quiet machine.
+
+Usage: bench_serving.py [--requests N] [--workers W] [--check] [--json PATH]
+"""
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import argparse
+import http.client
+import json
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+TARGET_P99_MS = 5.0
+TARGET_THROUGHPUT_RATIO = 10.0
+TARGET_SLATE_P50_MS = 0.5
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """``uvicorn --factory serving_apps:NAME`` in a child process, with ``workers`` workers."""
+
+    def __init__(self, name: str, workers: int):
+        self.port = _free_port()
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")]))
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", f"serving_apps:{name}", "--factory", "--host", "127.0.0.1",
+             "--port", str(self.port), "--workers", str(workers), "--log-level", "warning", "--no-access-log"],
+            env=env, cwd=HERE)
+
+    def __enter__(self):
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the server exited with {self.process.returncode}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                    pass
+                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+                conn.request("GET", "/docs")
+                conn.getresponse().read()
+                return self
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError("the server did not start")
+
+    def __exit__(self, *exc):
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def load(port: int, path: str, bodies: list[bytes], concurrency: int, n: int) -> dict:
+    """Send ``n`` POSTs from ``concurrency`` threads; latencies in ms and requests per second."""
+    latencies, errors, lock = [], [0], threading.Lock()
+    per_thread = max(n // concurrency, 1)
+
+    def worker(k: int):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        conn.connect()
+        # http.client writes the headers and the body in two packets; without TCP_NODELAY the second
+        # waits for the server's delayed acknowledgement, and every request takes 40 ms
+        conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        mine = []
+        for i in range(per_thread):
+            body = bodies[(k * per_thread + i) % len(bodies)]
+            start = time.perf_counter()
+            conn.request("POST", path, body=body, headers={"content-type": "application/json"})
+            response = conn.getresponse()
+            response.read()
+            mine.append(1000 * (time.perf_counter() - start))
+            if response.status != 200:
+                with lock:
+                    errors[0] += 1
+        conn.close()
+        with lock:
+            latencies.extend(mine)
+
+    for k in range(min(concurrency, 2)):  # warm up each worker process's caches
+        worker(k)
+    latencies.clear()
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(concurrency)]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - start
+    import numpy as np
+
+    p50, p90, p99 = np.percentile(latencies, [50, 90, 99])
+    return {"p50_ms": round(float(p50), 3), "p90_ms": round(float(p90), 3), "p99_ms": round(float(p99), 3),
+            "rps": round(len(latencies) / elapsed, 1), "n": len(latencies), "errors": errors[0]}
+
+
+def request_bodies(rows, n_slates: int = 50, n_candidates: int = 30) -> tuple[list[bytes], list[bytes]]:
+    from dmls.features import REQUEST_FIELDS
+    from dmls.serving import CANDIDATE_FIELDS, CONTEXT_FIELDS
+
+    records = json.loads(rows.head(5_000).to_json(orient="records", date_format="iso"))
+    requests = [{f: r[f] for f in REQUEST_FIELDS} for r in records]
+    items = list({r["item_id"]: {f: r[f] for f in CANDIDATE_FIELDS} for r in requests}.values())
+    slates = []
+    for k in range(n_slates):
+        context = {f: requests[k * 97 % len(requests)][f] for f in CONTEXT_FIELDS}
+        chosen = [items[(k * 31 + j * 7) % len(items)] for j in range(n_candidates)]
+        chosen = list({c["item_id"]: c for c in chosen}.values())
+        slates.append(json.dumps({"context": context, "candidates": chosen}).encode())
+    singles = [json.dumps(r).encode() for r in requests[:200]]
+    return slates, singles
+
+
+def in_process_slate_ms(scorer, rows, repeats: int = 300) -> float:
+    from dmls.serving import CompiledScorer
+
+    compiled = CompiledScorer(scorer)
+    slates, _ = request_bodies(rows, n_slates=20)
+    parsed = [json.loads(s) for s in slates]
+    times = []
+    for i in range(repeats):
+        body = parsed[i % len(parsed)]
+        start = time.perf_counter()
+        compiled.rank(body["context"], body["candidates"])
+        times.append(1000 * (time.perf_counter() - start))
+    return sorted(times)[len(times) // 2]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=2_000, help="requests per measurement")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--check", action="store_true", help="exit 1 if a target is missed")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args(argv)
+    sys.path.insert(0, str(HERE))
+    from serving_apps import fitted
+
+    scorer, rows = fitted()
+    slates, singles = request_bodies(rows)
+    slate_ms = in_process_slate_ms(scorer, rows)
+    results = {"workers": args.workers, "slate_in_process_p50_ms": round(slate_ms, 4), "http": []}
+    print(f"one slate of 30 scored in-process (compiled path): p50 {slate_ms:.3f} ms  (target <= {TARGET_SLATE_P50_MS} ms)")
+    print(f"{'service':8s} {'endpoint':9s} {'conc':>4s} {'p50 ms':>8s} {'p90 ms':>8s} {'p99 ms':>8s} {'req/s':>8s}")
+    for name in ("naive", "fast"):
+        with Server(name, args.workers) as server:
+            for path, bodies in (("/rank", slates), ("/predict", singles)):
+                for concurrency in (1, 8):
+                    n = args.requests if name == "fast" else max(args.requests // 10, 16)
+                    row = load(server.port, path, bodies, concurrency, n)
+                    row.update(service=name, endpoint=path, concurrency=concurrency)
+                    results["http"].append(row)
+                    print(f"{name:8s} {path:9s} {concurrency:4d} {row['p50_ms']:8.2f} {row['p90_ms']:8.2f} "
+                          f"{row['p99_ms']:8.2f} {row['rps']:8.1f}" + (f"  {row['errors']} errors" if row["errors"] else ""),
+                          flush=True)
+    by = {(r["service"], r["endpoint"], r["concurrency"]): r for r in results["http"]}
+    ratios = {f"{path} c={c}": round(by[("fast", path, c)]["rps"] / by[("naive", path, c)]["rps"], 1)
+              for path in ("/rank", "/predict") for c in (1, 8)}
+    results["throughput_ratio"] = ratios
+    print("throughput, fast / naive: " + ", ".join(f"{k} {v}x" for k, v in ratios.items()))
+    rank_p99 = by[("fast", "/rank", 1)]["p99_ms"]
+    missed = []
+    if rank_p99 > TARGET_P99_MS:
+        missed.append(f"/rank p99 at concurrency 1 is {rank_p99} ms (target {TARGET_P99_MS})")
+    if ratios["/rank c=8"] < TARGET_THROUGHPUT_RATIO:
+        missed.append(f"/rank throughput at concurrency 8 is {ratios['/rank c=8']}x the naive (target {TARGET_THROUGHPUT_RATIO}x)")
+    if slate_ms > TARGET_SLATE_P50_MS:
+        missed.append(f"in-process slate p50 is {slate_ms:.3f} ms (target {TARGET_SLATE_P50_MS})")
+    if any(r["errors"] for r in results["http"]):
+        missed.append("some requests were not answered 200")
+    results["missed"] = missed
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1) + "\n")
+    for m in missed:
+        print("MISSED:", m)
+    return 1 if (args.check and missed) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
