@@ -62,7 +62,8 @@ def _(answer):
     return close_to(answer, _gzip_saving(), rel=0.01, what="the size ratio")
 
 
-@exercise("3.2", question="Mean over the week's impressions of the user's impressions shown in the hour before.",
+@exercise("3.2", question="Mean over the week's impressions of the user's impressions shown in the hour before, "
+                          "in the window [t - 1h, t): strictly before t, and one exactly an hour earlier counts.",
           hint="count only impressions shown strictly before (the other slots of the same slate share its time) "
                "and at most one hour before: the window is [t - 1h, t)",
           wrong_answers=(9.503, 10.503, 0.966, 8.683))
