@@ -120,6 +120,22 @@ def _category_text(value) -> str:
     return str(value)
 
 
+def _token(key: tuple) -> str:
+    """The token FeatureHasher hashes: ``"brand=value"`` as given, or for a cross
+    ``"a&b=x|y"`` with each value's text escaped as :class:`~dmls.features.FeatureCross` does."""
+    if len(key) == 1:
+        return key[0]
+    name, *values = key
+    return name + "=" + "|".join(_category_text(v).replace("\\", "\\\\").replace("|", "\\|") for v in values)
+
+
+def _set_ones(out: np.ndarray, rows: np.ndarray, start: int, columns: list[int]) -> None:
+    """``out[row, start + column] = 1`` where the column is known (not -1)."""
+    columns = np.asarray(columns, dtype=np.intp)
+    known = columns >= 0
+    out[rows[known], start + columns[known]] = 1.0
+
+
 class CompiledFeatures:
     """A fitted :class:`~dmls.features.FeaturePipeline`, compiled for scoring a few rows at a time.
 
@@ -191,21 +207,32 @@ class CompiledFeatures:
                 "user_category": {(u, str(c)): float(n) for (u, c), n in h.user_category_.items()},
             }
         self._buckets: dict = {}
+        self._times: dict = {}
 
     def __repr__(self) -> str:
         return f"CompiledFeatures(n_features={self.n_features}, history={self.history is not None})"
 
     # -------------------------------------------------------------- hashing, cached per token
-    def _bucket(self, token: str, n_buckets: int, alternate_sign: bool) -> tuple[int, float]:
-        key = (token, n_buckets, alternate_sign)
-        hit = self._buckets.get(key)
-        if hit is None:
-            h = murmurhash3_32(token, seed=0)  # what FeatureHasher computes for a string token
-            hit = (abs(h) % n_buckets, -1.0 if alternate_sign and h < 0 else 1.0)
-            if len(self._buckets) >= _CACHE_LIMIT:
-                self._buckets.clear()
-            self._buckets[key] = hit
-        return hit
+    def _add_hashed(self, out: np.ndarray, start: int, keys: list[tuple], n_buckets: int, alternate_sign: bool):
+        """Add each row's hashed one-hot: ``keys[row]`` is ``("brand=" + value,)`` for the brand, or
+        ``(cross name, value, value, ...)`` for a cross; the bucket of each key is cached."""
+        cache = self._buckets
+        columns, signs = [], []
+        for key in keys:
+            hit = cache.get(key)
+            if hit is None:
+                hit = self._bucket(_token(key), n_buckets, alternate_sign)
+                if len(cache) >= _CACHE_LIMIT:
+                    cache.clear()
+                cache[key] = hit
+            columns.append(hit[0])
+            signs.append(hit[1])
+        np.add.at(out, (np.arange(len(keys)), start + np.asarray(columns, dtype=np.intp)), signs)
+
+    @staticmethod
+    def _bucket(token: str, n_buckets: int, alternate_sign: bool) -> tuple[int, float]:
+        h = murmurhash3_32(token, seed=0)  # what FeatureHasher computes for a string token
+        return abs(h) % n_buckets, (-1.0 if alternate_sign and h < 0 else 1.0)
 
     # -------------------------------------------------------------- features
     def transform_requests(self, requests: Sequence[Mapping]) -> np.ndarray:
@@ -226,33 +253,70 @@ class CompiledFeatures:
         return self._features(rows)
 
     def transform_slate(self, context: Mapping, candidates: Sequence[Mapping], position: int = 1) -> np.ndarray:
-        """Dense features of each candidate shown to ``context`` at ``position``.
+        """Dense features of each candidate shown to ``context`` at ``position``: the rows of
+        :meth:`transform_requests` for ``{**context, **candidate, "position": position}``, with the
+        context's fields checked and converted once for the whole slate.
 
         Introduced in chapter 7 ("Model Deployment and Prediction Service").
         """
-        rows = [{**context, **candidate, "position": position} for candidate in candidates]
-        return self._features(rows)
+        n = len(candidates)
+        values = {}
+        for field in REQUEST_FIELDS:
+            if field == "position":
+                values[field] = self._convert(field, [position]) * n
+            elif field in context and all(field not in c for c in candidates):
+                values[field] = self._convert(field, [context[field]]) * n
+            else:
+                values[field] = self._convert(field, [c[field] if field in c else context[field] for c in candidates])
+        return self._encode(values, n)
 
     def _features(self, rows: list[Mapping]) -> np.ndarray:
-        n = len(rows)
+        values = {field: self._convert(field, [r[field] for r in rows]) for field in REQUEST_FIELDS}
+        return self._encode(values, len(rows))
+
+    def _convert(self, field: str, raw: list) -> list:
+        """One field's values checked and converted, as :func:`~dmls.features.impression_attributes` does."""
+        kind = REQUEST_FIELDS[field]
+        if kind == "id":
+            return [v if type(v) is int and 0 <= v <= _MAX_NS else _id(field, v) for v in raw]
+        if kind == "number":
+            return [float(v) if type(v) is float or type(v) is int else _number(field, v) for v in raw]
+        if kind == "category":
+            return [v if type(v) is str and v and not v.isspace() else _category(field, v) for v in raw]
+        cache = self._times
+        out = []
+        for v in raw:
+            ns = cache.get(v) if type(v) is str else None
+            if ns is None:
+                ns = _time_ns(field, v)
+                if type(v) is str:
+                    if len(cache) >= _CACHE_LIMIT:
+                        cache.clear()
+                    cache[v] = ns
+            out.append(ns)
+        return out
+
+    def _encode(self, values: dict, n: int) -> np.ndarray:
         out = np.zeros((n, self.n_features))
         if n == 0:
             return out
-        ids = {f: np.fromiter((_id(f, r[f]) for r in rows), dtype=np.int64, count=n) for f in ("user_id", "item_id")}
-        users, items = [int(u) for u in ids["user_id"]], [int(i) for i in ids["item_id"]]
-        position = np.asarray([_number("position", r["position"]) for r in rows])
-        bad = np.isnan(position) | (position < 1) | (position != np.floor(position))
+        users, items = values["user_id"], values["item_id"]
+        position = np.asarray(values["position"], dtype=float)
+        bad = ~np.isfinite(position) | (position < 1) | (position != np.floor(position))
         if bad.any():
             raise ValueError(f"position must be a whole number from 1 (the top slot), got {position[bad][0]!r}")
-        price = np.asarray([_number("price", r["price"]) for r in rows])
-        if (price <= 0).any():
-            raise ValueError(f"price must be positive, got {price[price <= 0][0]!r}")
-        age = np.asarray([_number("age", r["age"]) for r in rows])
-        rating = np.asarray([_number("rating", r["rating"]) for r in rows])
-        cats = {f: [_category(f, r[f]) for r in rows] for f in ("device", "user_region", "category", "brand")}
-        shown = np.asarray([_time_ns("shown_at", r["shown_at"]) for r in rows], dtype=np.int64)
-        signup = np.asarray([_time_ns("signup_at", r["signup_at"]) for r in rows], dtype=np.int64)
-        listed = np.asarray([_time_ns("listed_at", r["listed_at"]) for r in rows], dtype=np.int64)
+        price = np.asarray(values["price"], dtype=float)
+        if np.isinf(price).any() or (price <= 0).any():
+            raise ValueError(f"price must be positive and finite, got {price[np.isinf(price) | (price <= 0)][0]!r}")
+        age = np.asarray(values["age"], dtype=float)
+        rating = np.asarray(values["rating"], dtype=float)
+        for name, column in (("age", age), ("rating", rating)):
+            if np.isinf(column).any():
+                raise ValueError(f"{name} must be finite (or missing), got {column[np.isinf(column)][0]!r}")
+        cats = {f: values[f] for f in ("device", "user_region", "category", "brand")}
+        shown = np.asarray(values["shown_at"], dtype=np.int64)
+        signup = np.asarray(values["signup_at"], dtype=np.int64)
+        listed = np.asarray(values["listed_at"], dtype=np.int64)
         with np.errstate(divide="ignore", invalid="ignore"):
             log_price = np.log(price)
         account_days = np.log1p(np.clip(_days_between(shown, signup), 0, None))
@@ -270,17 +334,169 @@ class CompiledFeatures:
         bins = np.searchsorted(self.age_edges, a, side="right")
         start = self.slices["age_bins"].start
         out[np.arange(n), start + np.minimum(bins, self.age_n_bins - 1)] = 1.0
+        rows = np.arange(n)
         start = self.slices["onehot"].start
         for column, index in zip(self.onehot_columns, self.onehot_index):
-            for row, value in enumerate(cats[column]):
-                j = index.get(value)
-                if j is not None:
-                    out[row, start + j] = 1.0
-        start = self.slices["brand"].start
+            _set_ones(out, rows, start, [index.get(v, -1) for v in cats[column]])
         n_buckets, alternate = self.brand_hash
-        for row, value in enumerate(cats["brand"]):
-            j, sign = self._bucket(f"brand={value}", n_buckets, alternate)
-            out[row, start + j] += sign
+        self._add_hashed(out, self.slices["brand"].start, [("brand=" + v,) for v in cats["brand"]], n_buckets, alternate)
+        angles = hour[:, None] * self.hour_scales[None, :]
+        out[:, self.slices["hour"]] = np.concatenate([np.sin(angles), np.cos(angles)], axis=1)
+        if self.crosses is not None:
+            groups, n_buckets, alternate = self.crosses
+            columns_of = {"position": position.tolist(), "user_id": users, "item_id": items, **cats}
+            for name, columns in groups:
+                keys = list(zip(*(columns_of[c] for c in columns)))
+                self._add_hashed(out, self.slices["crosses"].start, [(name,) + k for k in keys], n_buckets, alternate)
+        if self.position_kind == "onehot":
+            _set_ones(out, rows, self.slices["position"].start, [self.position_index.get(p, -1) for p in position.tolist()])
+        elif self.position_kind == "sinusoidal":
+            self.position_scales = parts["position"][0]._scales()
+        self.history = None
+        if pipeline.history:
+            h = pipeline.history_
+            users = h.users_.to_numpy()
+            items = h.items_.to_numpy()
+            self.history = {
+                "prior": h.prior_, "user_prior": float(h.user_prior), "item_prior": float(h.item_prior),
+                "users": dict(zip(h.users_.index.tolist(), map(tuple, users.tolist()))),
+                "items": dict(zip(h.items_.index.tolist(), map(tuple, items.tolist()))),
+                "user_category": {(u, str(c)): float(n) for (u, c), n in h.user_category_.items()},
+            }
+        self._buckets: dict = {}
+        self._times: dict = {}
+
+    def __repr__(self) -> str:
+        return f"CompiledFeatures(n_features={self.n_features}, history={self.history is not None})"
+
+    # -------------------------------------------------------------- hashing, cached per token
+    def _add_hashed(self, out: np.ndarray, start: int, keys: list[tuple], n_buckets: int, alternate_sign: bool):
+        """Add each row's hashed one-hot: ``keys[row]`` is ``("brand=" + value,)`` for the brand, or
+        ``(cross name, value, value, ...)`` for a cross; the bucket of each key is cached."""
+        cache = self._buckets
+        columns, signs = [], []
+        for key in keys:
+            hit = cache.get(key)
+            if hit is None:
+                hit = self._bucket(_token(key), n_buckets, alternate_sign)
+                if len(cache) >= _CACHE_LIMIT:
+                    cache.clear()
+                cache[key] = hit
+            columns.append(hit[0])
+            signs.append(hit[1])
+        np.add.at(out, (np.arange(len(keys)), start + np.asarray(columns, dtype=np.intp)), signs)
+
+    @staticmethod
+    def _bucket(token: str, n_buckets: int, alternate_sign: bool) -> tuple[int, float]:
+        h = murmurhash3_32(token, seed=0)  # what FeatureHasher computes for a string token
+        return abs(h) % n_buckets, (-1.0 if alternate_sign and h < 0 else 1.0)
+
+    # -------------------------------------------------------------- features
+    def transform_requests(self, requests: Sequence[Mapping]) -> np.ndarray:
+        """Dense features of request dicts (:data:`~dmls.features.REQUEST_FIELDS` each).
+
+        Introduced in chapter 7 ("Model Deployment and Prediction Service").
+        """
+        if isinstance(requests, (Mapping, str, bytes)) or not isinstance(requests, Sequence):
+            raise TypeError(f"requests must be a list of request dicts, got {type(requests).__name__}")
+        rows = []
+        for i, request in enumerate(requests):
+            if not isinstance(request, Mapping):
+                raise TypeError(f"request {i} must be a mapping of field to value, got {type(request).__name__}")
+            missing = [f for f in REQUEST_FIELDS if f not in request]
+            if missing:
+                raise ValueError(f"request {i} lacks fields {missing}")
+            rows.append(request)
+        return self._features(rows)
+
+    def transform_slate(self, context: Mapping, candidates: Sequence[Mapping], position: int = 1) -> np.ndarray:
+        """Dense features of each candidate shown to ``context`` at ``position``: the rows of
+        :meth:`transform_requests` for ``{**context, **candidate, "position": position}``, with the
+        context's fields checked and converted once for the whole slate.
+
+        Introduced in chapter 7 ("Model Deployment and Prediction Service").
+        """
+        n = len(candidates)
+        values = {}
+        for field in REQUEST_FIELDS:
+            if field == "position":
+                values[field] = self._convert(field, [position]) * n
+            elif field in context and all(field not in c for c in candidates):
+                values[field] = self._convert(field, [context[field]]) * n
+            else:
+                values[field] = self._convert(field, [c[field] if field in c else context[field] for c in candidates])
+        return self._encode(values, n)
+
+    def _features(self, rows: list[Mapping]) -> np.ndarray:
+        values = {field: self._convert(field, [r[field] for r in rows]) for field in REQUEST_FIELDS}
+        return self._encode(values, len(rows))
+
+    def _convert(self, field: str, raw: list) -> list:
+        """One field's values checked and converted, as :func:`~dmls.features.impression_attributes` does."""
+        kind = REQUEST_FIELDS[field]
+        if kind == "id":
+            return [v if type(v) is int and 0 <= v <= _MAX_NS else _id(field, v) for v in raw]
+        if kind == "number":
+            return [float(v) if type(v) is float or type(v) is int else _number(field, v) for v in raw]
+        if kind == "category":
+            return [v if type(v) is str and v and not v.isspace() else _category(field, v) for v in raw]
+        cache = self._times
+        out = []
+        for v in raw:
+            ns = cache.get(v) if type(v) is str else None
+            if ns is None:
+                ns = _time_ns(field, v)
+                if type(v) is str:
+                    if len(cache) >= _CACHE_LIMIT:
+                        cache.clear()
+                    cache[v] = ns
+            out.append(ns)
+        return out
+
+    def _encode(self, values: dict, n: int) -> np.ndarray:
+        out = np.zeros((n, self.n_features))
+        if n == 0:
+            return out
+        users, items = values["user_id"], values["item_id"]
+        position = np.asarray(values["position"], dtype=float)
+        bad = ~np.isfinite(position) | (position < 1) | (position != np.floor(position))
+        if bad.any():
+            raise ValueError(f"position must be a whole number from 1 (the top slot), got {position[bad][0]!r}")
+        price = np.asarray(values["price"], dtype=float)
+        if np.isinf(price).any() or (price <= 0).any():
+            raise ValueError(f"price must be positive and finite, got {price[np.isinf(price) | (price <= 0)][0]!r}")
+        age = np.asarray(values["age"], dtype=float)
+        rating = np.asarray(values["rating"], dtype=float)
+        for name, column in (("age", age), ("rating", rating)):
+            if np.isinf(column).any():
+                raise ValueError(f"{name} must be finite (or missing), got {column[np.isinf(column)][0]!r}")
+        cats = {f: values[f] for f in ("device", "user_region", "category", "brand")}
+        shown = np.asarray(values["shown_at"], dtype=np.int64)
+        signup = np.asarray(values["signup_at"], dtype=np.int64)
+        listed = np.asarray(values["listed_at"], dtype=np.int64)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            log_price = np.log(price)
+        account_days = np.log1p(np.clip(_days_between(shown, signup), 0, None))
+        listing_days = np.log1p(np.clip(_days_between(shown, listed), 0, None))
+        hour = (shown - (shown // _NS_PER_DAY) * _NS_PER_DAY) / _NS_PER_HOUR
+        numeric = {"log_price": log_price, "age": age, "rating": rating, "account_days": account_days,
+                   "listing_days": listing_days}
+        if self.history is not None:
+            numeric.update(self._history(users, items, cats["category"]))
+        x = np.column_stack([numeric[c] for c in self.numeric_columns])
+        indicators = np.isnan(x[:, self.indicator_columns]).astype(float)
+        x = np.where(np.isnan(x), self.medians, x)
+        out[:, self.slices["numeric"]] = (np.column_stack([x, indicators]) - self.center) / self.scale
+        a = np.where(np.isnan(age), self.age_median, age)
+        bins = np.searchsorted(self.age_edges, a, side="right")
+        start = self.slices["age_bins"].start
+        out[np.arange(n), start + np.minimum(bins, self.age_n_bins - 1)] = 1.0
+        rows = np.arange(n)
+        start = self.slices["onehot"].start
+        for column, index in zip(self.onehot_columns, self.onehot_index):
+            _set_ones(out, rows, start, [index.get(v, -1) for v in cats[column]])
+        n_buckets, alternate = self.brand_hash
+        self._add_hashed(out, self.slices["brand"].start, [("brand=" + v,) for v in cats["brand"]], n_buckets, alternate)
         angles = hour[:, None] * self.hour_scales[None, :]
         out[:, self.slices["hour"]] = np.concatenate([np.sin(angles), np.cos(angles)], axis=1)
         if self.crosses is not None:
