@@ -56,7 +56,6 @@ from operator import itemgetter
 from typing import Any, Iterator, Mapping, NamedTuple, Sequence
 
 import fastjsonschema
-import jsonschema
 import orjson
 
 DEAD_LETTER_SUFFIX = ".dead-letter"
@@ -318,6 +317,8 @@ class EventLog(ABC):
         if schema is not None:
             if not isinstance(schema, dict):
                 raise TypeError(f"schema must be a JSON Schema (a dict), got {type(schema).__name__}")
+            import jsonschema  # here, not at the top: importing it costs over a second (its URI grammar)
+
             try:
                 jsonschema.Draft7Validator.check_schema(schema)
             except jsonschema.SchemaError as exc:
