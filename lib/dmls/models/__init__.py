@@ -3,14 +3,33 @@
 Introduced in chapter 1 with the first click model; chapter 4 adds a small neural network with
 losses for class imbalance; chapter 5 a model with learned id and position
 embeddings; chapter 6 builds the rest.
-"""
-from .click import train_click_model
-from .distributed import TrainingResult, model_parallel_forward, train_data_parallel
-from .embedding import EmbeddingClassifier
-from .neural import LOSSES, TorchClassifier, class_balanced_weights, focal_loss
-from .tracking import code_version, dataset_fingerprint, experiment, local_tracking, runs_table
 
-__all__ = ["EmbeddingClassifier", "LOSSES", "TorchClassifier", "class_balanced_weights", "focal_loss", "train_click_model",
-           # chapter 6
-           "TrainingResult", "code_version", "dataset_fingerprint", "experiment", "local_tracking",
-           "model_parallel_forward", "runs_table", "train_data_parallel"]
+The names below are imported on first use (PEP 562): a worker process that needs only the
+distributed training loop does not pay for scikit-learn, MLflow and the feature pipeline.
+"""
+from __future__ import annotations
+
+import importlib
+
+_EXPORTS = {
+    "click": ("train_click_model",),
+    "distributed": ("TrainingResult", "model_parallel_forward", "train_data_parallel"),
+    "embedding": ("EmbeddingClassifier",),
+    "neural": ("LOSSES", "TorchClassifier", "class_balanced_weights", "focal_loss"),
+    "tracking": ("code_version", "dataset_fingerprint", "experiment", "local_tracking", "runs_table"),
+}
+_WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str):
+    if name in _WHERE:
+        value = getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))
