@@ -195,7 +195,8 @@ def partner_profiles(world: World, coverage: float = 0.4, seed: int = 0) -> pd.D
     users = world.users
     covered = users[rng.random(len(users)) < coverage]
     noisy_age = covered["age"].to_numpy() + rng.normal(0, 6, size=len(covered))
-    bands = pd.cut(noisy_age, [0, 25, 35, 45, 55, 200], labels=["18-24", "25-34", "35-44", "45-54", "55+"])
+    bands = pd.cut(noisy_age, [0, 25, 35, 45, 55, 200], labels=["18-24", "25-34", "35-44", "45-54", "55+"],
+                   right=False)  # 25 is in 25-34, not 18-24
     favourite = np.argmax(world.truth.user_taste[covered["user_id"].to_numpy()] @ world.truth.category_centroids.T, axis=1)
     wrong = rng.random(len(covered)) < 0.3
     favourite = np.where(wrong, rng.integers(0, len(CATEGORY_NAMES), size=len(covered)), favourite)
