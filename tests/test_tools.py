@@ -3,6 +3,8 @@ import json
 import runpy
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -43,6 +45,21 @@ def test_vendored_assets_are_pinned_with_integrity_hashes():
     stamp = ROOT / "book" / "_vendor" / "ASSETS.json"
     if stamp.exists():
         assert json.loads(stamp.read_text()) == {a["name"]: a["version"] for a in tool["ASSETS"]}
+
+
+def test_vendoring_goes_through_npm_and_checks_what_it_gets(tmp_path, monkeypatch):
+    tool = load("vendor_assets.py")
+    source = (ROOT / "tools" / "vendor_assets.py").read_text()
+    assert "https://" not in source.split('"""', 2)[2]  # no registry address: npm's configuration decides
+    asset = dict(tool["ASSETS"][0])
+    cached = tmp_path / f"{asset['name'].replace('/', '__')}-{asset['version']}.tgz"
+    cached.write_bytes(b"a tampered tarball")
+    with pytest.raises(SystemExit, match="integrity check failed"):
+        tool["fetch"](asset, tmp_path)
+    assert not cached.exists()  # the bad copy is dropped, so the next run fetches again
+    monkeypatch.setattr(tool["shutil"], "which", lambda name: None)
+    with pytest.raises(SystemExit, match="npm is needed"):
+        tool["npm_pack"](asset["name"], asset["version"])
 
 
 def test_committed_config_only_turns_execution_off(tmp_path):

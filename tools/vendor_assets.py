@@ -2,10 +2,12 @@
 """Fetch the browser scripts the book serves itself, so that the site works offline.
 
 Jupyter Book pages normally load require.js, the ipywidgets HTML manager and MathJax from public
-CDNs. This script downloads pinned releases of them from the npm registry once, checks each
-tarball against the integrity hash recorded below (the same sha512 npm's lock files use), and
-unpacks the files the site needs into ``book/_vendor`` (copied into ``_build/html/_static``).
-Downloads are cached in ``~/.cache/dmls-book`` so that fresh clones do not fetch them again.
+CDNs. This script fetches pinned releases of them once with the ordinary npm client (``npm pack
+NAME@VERSION``, which goes through whatever registry or mirror the user has configured: no
+address is written here), checks each tarball against the integrity hash recorded below (the
+sha512 npm's lock files use), and unpacks the files the site needs into ``book/_vendor`` (copied
+into ``_build/html/_static``). Tarballs are cached in ``~/.cache/dmls-book`` so that fresh clones
+do not fetch them again; a cached tarball is checked again every time it is used.
 
 Usage: vendor_assets.py [DEST]      (default: book/_vendor next to this repository's root)
 """
@@ -19,10 +21,10 @@ import os
 import shutil
 import sys
 import tarfile
-import urllib.request
+import subprocess
+import tempfile
 from pathlib import Path
 
-REGISTRY = os.environ.get("NPM_REGISTRY", "https://registry.npmjs.org")
 #: name, version, sha512 integrity, and which members of the tarball go where under DEST.
 ASSETS = [
     {
@@ -54,20 +56,26 @@ ASSETS = [
 STAMP = "ASSETS.json"
 
 
-def tarball_url(name: str, version: str) -> str:
-    return f"{REGISTRY}/{name}/-/{name.split('/')[-1]}-{version}.tgz"
+def npm_pack(name: str, version: str) -> bytes:
+    """The package's tarball as ``npm pack`` fetches it (through the configured registry)."""
+    npm = shutil.which("npm")
+    if npm is None:
+        raise SystemExit(f"{name}@{version}: npm is needed to fetch the site's browser scripts once "
+                         "(install Node.js and npm, or copy the tarballs into ~/.cache/dmls-book)")
+    with tempfile.TemporaryDirectory() as tmp:
+        print(f"npm pack {name}@{version}", file=sys.stderr)
+        done = subprocess.run([npm, "pack", f"{name}@{version}", "--json", "--pack-destination", tmp],
+                              capture_output=True, text=True, timeout=600)
+        if done.returncode != 0:
+            raise SystemExit(f"{name}@{version}: npm pack failed: {done.stderr.strip()[-500:]}")
+        filename = json.loads(done.stdout)[0]["filename"]
+        return (Path(tmp) / filename).read_bytes()
 
 
 def fetch(asset: dict, cache: Path) -> bytes:
     algo, _, expected = asset["integrity"].partition("-")
     path = cache / f"{asset['name'].replace('/', '__')}-{asset['version']}.tgz"
-    if path.exists():
-        data = path.read_bytes()
-    else:
-        url = tarball_url(asset["name"], asset["version"])
-        print(f"fetching {url}", file=sys.stderr)
-        with urllib.request.urlopen(url, timeout=120) as response:
-            data = response.read()
+    data = path.read_bytes() if path.exists() else npm_pack(asset["name"], asset["version"])
     digest = base64.b64encode(hashlib.new(algo, data).digest()).decode()
     if digest != expected:
         path.unlink(missing_ok=True)
