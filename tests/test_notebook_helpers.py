@@ -77,12 +77,18 @@ def test_figure_slider_links_slider_and_pages():
 
 def test_glue_records_the_formatted_value_for_myst_nb(monkeypatch):
     shown = []
-    monkeypatch.setattr("IPython.display.display", lambda obj, **kw: shown.append(obj))
-    pasted = []
-    monkeypatch.setattr("myst_nb.glue", lambda name, value, display: pasted.append((name, repr(value), display)))
+    monkeypatch.setattr("IPython.display.display", lambda obj, **kw: shown.append((obj, kw)))
     assert notebook.glue("rule_auc", 0.63312, ".3f") == "0.633"
-    assert pasted == [("rule_auc", "0.633", False)]  # pasted without quotes
-    assert shown == [{"text/plain": "rule_auc = 0.633"}]
+    recorded, reader_sees = shown
+    assert reader_sees == ({"text/plain": "rule_auc = 0.633"}, {"raw": True})
+    # exactly what myst-nb's own glue displays for the same value, pasted without quotes
+    from myst_nb.ext import glue as myst
+
+    expected = []
+    monkeypatch.setattr(myst, "ipy_display", lambda obj, **kw: expected.append((obj, kw)))
+    myst.glue("rule_auc", notebook._Quoted("0.633"), display=False)
+    assert recorded == expected[0] and notebook.GLUE_PREFIX == myst.GLUE_PREFIX
+    assert recorded[0] == {"application/papermill.record/text/plain": "0.633"}
     assert notebook.glue("rows", 1_260_000, ",d") == "1,260,000"
     assert notebook.glue("share", 0.049, ".1%") == "4.9%"
     assert notebook.glue("region", "BR") == "BR"
@@ -97,7 +103,7 @@ def test_glue_records_the_formatted_value_for_myst_nb(monkeypatch):
     (("x", "BR", ".3f"), ValueError, "already text"),
 ])
 def test_glue_rejects_what_it_cannot_quote(monkeypatch, args, error, match):
-    monkeypatch.setattr("myst_nb.glue", lambda *a, **k: None)
+    monkeypatch.setattr("IPython.display.display", lambda *a, **k: None)
     with pytest.raises(error, match=match):
         notebook.glue(*args)
 

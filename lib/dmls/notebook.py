@@ -113,6 +113,8 @@ def _format(value, fmt: str) -> str:
 
 
 _NAME = __import__("re").compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+#: The mime-type prefix myst-nb reads glued values from (``myst_nb.ext.glue.GLUE_PREFIX``).
+GLUE_PREFIX = "application/papermill.record/"
 
 
 def glue(name: str, value, fmt: str = "") -> str:
@@ -126,14 +128,16 @@ def glue(name: str, value, fmt: str = "") -> str:
     Introduced in chapter 1 ("Overview"); every chapter quotes its numbers this way.
     """
     from IPython.display import display
-    from myst_nb import glue as myst_glue
 
     if not isinstance(name, str) or not _NAME.match(name):
         raise ValueError(f"a glue name is a Python identifier, got {name!r}")
     if not isinstance(fmt, str):
         raise TypeError(f"fmt must be a format spec string, got {fmt!r}")
     text = _format(value, fmt)
-    myst_glue(name, _Quoted(text), display=False)
+    # What myst_nb.glue(name, _Quoted(text), display=False) displays, written out: importing
+    # myst_nb.ext.glue pulls in nbformat and jsonschema, 1.7 s of CPU in every chapter.
+    display({GLUE_PREFIX + "text/plain": str(_Quoted(text))}, raw=True,
+            metadata={"scrapbook": {"name": name, "mime_prefix": GLUE_PREFIX}})
     display({"text/plain": f"{name} = {text}"}, raw=True)
     return text
 
