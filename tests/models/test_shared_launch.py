@@ -50,3 +50,22 @@ def test_forward_inputs_must_be_a_matrix(data):
     X, y = data
     with pytest.raises(ValueError):
         data_and_model_parallel(X, y, X[0])
+
+
+def test_forked_processes_give_what_spawned_ones_give(data):
+    X, y = data
+    spawned = data_and_model_parallel(X, y, X[:40], forward_hidden=(6,), forward_seed=1, **SETTINGS)
+    forked = data_and_model_parallel(X, y, X[:40], forward_hidden=(6,), forward_seed=1, start_method="fork",
+                                     **SETTINGS)
+    assert forked[0].world_size == 2
+    assert forked[0].losses == spawned[0].losses
+    for name, weights in spawned[0].weights.items():
+        np.testing.assert_array_equal(forked[0].weights[name], weights)
+    np.testing.assert_array_equal(forked[1], spawned[1])
+    np.testing.assert_array_equal(forked[2], spawned[2])
+
+
+def test_unknown_start_method_is_rejected(data):
+    X, y = data
+    with pytest.raises(ValueError, match="start_method"):
+        data_and_model_parallel(X, y, X[:5], start_method="forkserver")

@@ -7,6 +7,11 @@ torch and the library before it does anything, a few seconds of CPU each. A chap
 both kinds of parallelism can run them in the same two processes: :func:`data_and_model_parallel`
 trains with synchronous data-parallel SGD, then runs a model-parallel forward pass, through the
 same rank functions the two separate calls use, so the results are the same.
+
+With ``start_method="fork"`` (POSIX only) the two processes are copies of the calling one instead
+of fresh interpreters: they start with torch and the library already imported, which in chapter 6's
+notebook saves the few seconds of CPU each fresh interpreter spends importing them. The training
+and the forward pass are the same code on the same inputs, so the results are the same too.
 """
 from __future__ import annotations
 
@@ -20,11 +25,39 @@ from .distributed import (
     _check_launch,
     _check_X,
     _check_y,
+    _collect,
+    _free_port,
     _launch,
     _model_parallel_rank,
     _network,
+    _stop,
     _train_rank,
+    _worker,
 )
+
+START_METHODS = ("spawn", "fork")
+
+
+def _launch_forked(target, world_size: int, work: dict, *, backend: str, timeout: float):
+    """:func:`dmls.models.distributed._launch` with processes forked from this one, not spawned."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+    init_method = f"tcp://127.0.0.1:{_free_port()}"
+    processes = [context.Process(target=_worker, daemon=True,
+                                 args=(rank, world_size, target, work, init_method, backend, timeout, results))
+                 for rank in range(world_size)]
+    finished = False
+    try:
+        for p in processes:
+            p.start()
+        outputs = _collect(processes, results, timeout)
+        finished = True
+        return outputs[0]
+    finally:
+        _stop(processes, wait=finished)
+        results.close()
 
 
 def _both_rank(rank: int, world_size: int, *, train: dict, forward: dict):
@@ -44,7 +77,7 @@ def _both_rank(rank: int, world_size: int, *, train: dict, forward: dict):
 
 def data_and_model_parallel(X, y, X_forward, *, hidden=(), epochs: int = 5, batch_size: int = 256,
                             lr: float = 0.1, seed: int = 0, forward_hidden=(16,), forward_seed: int = 0,
-                            backend: str = "gloo", timeout: float = 300.0
+                            backend: str = "gloo", timeout: float = 300.0, start_method: str = "spawn"
                             ) -> tuple[TrainingResult, np.ndarray, np.ndarray]:
     """``train_data_parallel(X, y, world_size=2, ...)`` and ``model_parallel_forward(X_forward, ...)``
     in the same two processes.
@@ -59,6 +92,10 @@ def data_and_model_parallel(X, y, X_forward, *, hidden=(), epochs: int = 5, batc
         ``hidden`` and ``seed`` of :func:`dmls.models.distributed.model_parallel_forward`.
     backend, timeout
         As in both; the timeout covers the two steps together.
+    start_method : {"spawn", "fork"}
+        ``"spawn"`` starts two fresh interpreters, as the two separate calls do; ``"fork"`` copies
+        this process, which skips their imports (POSIX only; the caller must not hold locks or
+        threads the copies would need).
 
     Returns
     -------
@@ -82,11 +119,14 @@ def data_and_model_parallel(X, y, X_forward, *, hidden=(), epochs: int = 5, batc
     forward_hidden = _check_hidden(forward_hidden, allow_empty=False)
     forward_seed = check_int("forward_seed", forward_seed, 0, MAX_SEED)
     _check_launch(backend, timeout)
+    if start_method not in START_METHODS:
+        raise ValueError(f"start_method must be one of {START_METHODS}, got {start_method!r}")
     train = dict(X=torch.from_numpy(X), y=torch.from_numpy(y), hidden=_check_hidden(hidden), epochs=epochs,
                  batch_size=batch_size, lr=float(lr), seed=seed)
     forward = dict(X=X_forward, hidden=forward_hidden, seed=forward_seed)
-    trained, distributed = _launch(_both_rank, 2, dict(train=train, forward=forward), backend=backend,
-                                   timeout=timeout)
+    launch = _launch if start_method == "spawn" else _launch_forked
+    trained, distributed = launch(_both_rank, 2, dict(train=train, forward=forward), backend=backend,
+                                  timeout=timeout)
     with torch.no_grad():
         single = _network(X_forward.shape[1], forward_hidden, forward_seed)(X_forward).squeeze(1).numpy()
     return trained, distributed, single
