@@ -75,9 +75,18 @@ def _ips_truth() -> float:
                           "IPS_TARGET): the inverse-propensity (IPS) estimate of the new ranker's click rate.",
           hint="weigh each click by target / logging probability and average over all eight choices, "
                "not only the clicked ones",
-          wrong_answers=(3 / 8, 0.39 / 0.7, (0.5 + 2 + 4) / 3))
+          wrong_answers=(3 / 8, 6.5 / 12.5, (0.5 + 2 + 4) / 3))
 def _(answer):
+    if abs(as_number(answer) - _snips_truth()) < 1e-3 and abs(_snips_truth() - _ips_truth()) > 1e-3:
+        return False, "that is the self-normalised estimate (SNIPS), which divides by the sum of the weights; IPS divides by the number of choices."
     return close_to(answer, _ips_truth(), abs=1e-3)
+
+
+@functools.cache
+def _snips_truth() -> float:
+    from dmls.sampling import snips
+
+    return snips(np.array(IPS_CLICKED, float), np.array(IPS_TARGET), np.array(IPS_LOGGING))
 
 
 @functools.cache
