@@ -1,4 +1,5 @@
-"""Chapter 1's checked exercises: latency percentiles, sizing a server by its p99, and lineage.
+"""Chapter 1's checked exercises: latency percentiles, sizing a server by its p99, and lineage
+(what a content hash of the training rows calls a new version).
 
 Each checker computes the truth from ``dmls`` (the latency summary, the M/M/1 closed form, the
 lineage fingerprints) on first use and caches it.
@@ -66,34 +67,37 @@ def _train(rows):  # the training code both versions share (its source is what i
 
 
 @functools.cache
-def _history_diff() -> tuple[str, ...]:
+def _reordered_diff() -> tuple[str, ...]:
     from ..platform.lineage import ModelVersion
 
-    rows = pd.DataFrame({"user_id": [1, 2, 3], "item_id": [4, 5, 6], "clicked": [0, 1, 0]})
-    one_more_day = pd.concat([rows, pd.DataFrame({"user_id": [2], "item_id": [4], "clicked": [1]})],
-                             ignore_index=True)
+    rows = pd.DataFrame({"user_id": [3, 1, 2, 1], "item_id": [4, 5, 6, 7], "clicked": [0, 1, 0, 1]})
+    reloaded = rows.sort_values("user_id", kind="stable")
+    assert reloaded.sort_index().equals(rows)  # the very same rows, in another order
     history = pd.DataFrame({"user_id": [1, 1], "item_id": [4, 6], "clicked": [1, 0]})
-    params = {"max_iter": 100, "learning_rate": 0.1}
+    params = {"max_iter": 30, "learning_rate": 0.1}
     served = pd.DataFrame({"user_id": [1, 2, 2], "item_id": [4, 5, 6], "clicked": [1, 0, 1]})
     a = ModelVersion.of(_train, rows, params, history=history, serving_history=served)
-    b = ModelVersion.of(_train, one_more_day, params | {"learning_rate": 0.05}, history=history,
-                        serving_history=served)
+    b = ModelVersion.of(_train, reloaded, params, history=history, serving_history=served)
     return tuple(a.diff(b))
 
 
-@exercise("1.3", question=("A model is retrained on one more day of rows and with a new learning rate; the code "
-                           "and both histories (the one it is trained with and the one it reads when serving) stay the "
-                           "same. Which parts does ModelVersion.diff name? Answer with a list of names."),
+@exercise("1.3", question=("A second team loads a model's training rows from a warehouse that returns them sorted "
+                           "by user_id, and retrains with the same code, parameters and both histories (the one it "
+                           "is trained with and the one it reads when serving). The table holds exactly the same "
+                           "rows. Which parts does ModelVersion.diff name? Answer with a list of names."),
           hint="A ModelVersion fingerprints code, data (the training rows), params, history and "
-               "serving_history.",
-          wrong_answers=(["data"], ["params"], [], ["data", "history"], ["history"], "data",
-                         ["data", "params", "history", "serving_history"]))
+               "serving_history; dataset_fingerprint hashes a table's rows as they come.",
+          wrong_answers=([], ["params"], ["code"], ["data", "params"], ["data", "history", "serving_history"],
+                         "data"))
 def _(answer):
     if isinstance(answer, str) or not isinstance(answer, (list, tuple)):
         return False, "answer with a list of names, such as ['code']."
     if not all(isinstance(a, str) for a in answer):
         return False, "each part is named by a string."
-    truth = _history_diff()
+    truth = _reordered_diff()
     if sorted(answer) == sorted(truth):
-        return True, "the rows and the parameters moved, and with them the version's id; code and both histories did not."
+        return True, ("the same rows in another order hash differently, so the data part, and with it the "
+                      "version's id, moved: a false alarm that a content hash accepts to never miss a change.")
+    if not answer:
+        return False, "the rows are the same, but does dataset_fingerprint read them regardless of order?"
     return False, f"{sorted(answer)} is not what differs."
