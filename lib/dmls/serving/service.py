@@ -32,7 +32,7 @@ import pandas as pd
 from fastapi import Body, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, create_model, model_validator
 
 from dmls._validation import check_number
 from dmls.features.pipeline import REQUEST_FIELDS
@@ -60,6 +60,9 @@ OPTIONAL_FIELDS = ("age",)
 FIELD_LIMITS = {"position": {"ge": 1, "le": 50}, "price": {"ge": MIN_PRICE, "le": MAX_PRICE},
                 "age": {"ge": 0, "le": 150}, "rating": {"ge": 0, "le": 5}}
 MAX_ID = 2**63 - 1  # ids are stored as int64
+#: The largest id the HTTP API accepts: the largest integer every JSON reader (JavaScript's
+#: numbers are doubles) keeps exact. Larger ids would reach some clients rounded.
+MAX_JSON_ID = 2**53 - 1
 MAX_BATCH = 10_000
 MAX_CANDIDATES = 10_000
 LATENCY_WINDOW = 10_000
@@ -288,19 +291,45 @@ def _not_blank(value: str) -> str:
     return value
 
 
+#: The times the schema admits: ISO_TIME with a real calendar date (leap years included) whose
+#: year is within what the pipeline's datetime64[ns] holds whatever the offset (1678 to 2261).
+_YEAR = r"(?:16(?:7[89]|[89]\d)|1[7-9]\d\d|2[01]\d\d|22[0-5]\d|226[01])"
+_LEAP = r"(?:16(?:8[048]|9[26])|1[7-9](?:0[48]|[2468][048]|[13579][26])|20(?:[02468][048]|[13579][26])" \
+        r"|21(?:0[48]|[2468][048]|[13579][26])|22(?:0[48]|1[26]|2[048]|3[26]|4[048]|5[26]|60))"
+_MONTH_DAY = r"(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1\d|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31)"
+SCHEMA_TIME = (rf"^(?:{_YEAR}-{_MONTH_DAY}|{_LEAP}-02-29)"
+               r"(?:[T ](?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d{1,6})?)?(?:Z|[+-](?:0\d|1[0-4]):[0-5]\d)?)?$")
+
+
+#: A character that is not whitespace as Python's ``str.strip`` sees it (the pipeline refuses a
+#: category of whitespace only), spelled out so that every JSON Schema reader agrees.
+NOT_BLANK = r"[^\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+
+
+def _integral(value):
+    """An integral float (``49.0``) as the integer JSON Schema says it is; anything else unchanged,
+    for the strict check to judge (booleans and strings stay refused)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
 def _field(name: str):
     kind = REQUEST_FIELDS[name]
     limits = FIELD_LIMITS.get(name, {})
     if kind == "id" or name == "position":
-        annotation = Annotated[int, Field(strict=True, **({"ge": 0, "le": MAX_ID} | limits))]
+        annotation = Annotated[int, Field(strict=True, **({"ge": 0, "le": MAX_JSON_ID} | limits)), BeforeValidator(_integral)]
     elif kind == "number":
         annotation = Annotated[float, Field(strict=True, allow_inf_nan=False, **limits)]
     elif kind == "time":
-        annotation = Annotated[str, Field(strict=True, max_length=40, pattern=ISO_TIME.pattern,
-                                          json_schema_extra={"format": "date-time"}),
+        annotation = Annotated[str, Field(strict=True, max_length=40, pattern=SCHEMA_TIME,
+                                          description="An ISO 8601 calendar date, or date and time, from 1678 to "
+                                                      "2261: 2026-03-02, 2026-03-02T14:05:00Z, "
+                                                      "2026-03-02 14:05:00.5+01:00 (no offset means UTC)."),
                                AfterValidator(_iso_time)]
     elif kind == "category":
-        annotation = Annotated[str, Field(strict=True, min_length=1, max_length=100), AfterValidator(_not_blank)]
+        annotation = Annotated[str, Field(strict=True, min_length=1, max_length=100, pattern=NOT_BLANK),
+                               AfterValidator(_not_blank)]
     else:  # pragma: no cover - REQUEST_FIELDS knows only these kinds
         raise ValueError(f"unknown kind {kind!r} of field {name!r}")
     if name in OPTIONAL_FIELDS:
@@ -547,7 +576,7 @@ def prediction_app(scorer: ClickScorer, deadline_ms: float | None = None, compil
     each part starting with the field (``price: Input should be a finite number``). The checks
     are those of :func:`~dmls.features.impression_attributes` and more: position at most 50,
     price from a cent to a million, rating in [0, 5], age in [0, 150], categories non-blank
-    strings of valid unicode, ids integers within int64, times ISO 8601 calendar times
+    strings of valid unicode, ids integers from 0 to 2**53 - 1 (exact in every JSON reader), times ISO 8601 calendar times
     (``2026-03-02T14:05:00Z``) from 1677 to 2262. A body that is not JSON (or nested too deeply
     to parse) gets a 400 or 422, one over 4 MB a 413.
 
