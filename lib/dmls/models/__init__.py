@@ -9,7 +9,7 @@ distributed training loop does not pay for scikit-learn, MLflow and the feature 
 """
 from __future__ import annotations
 
-import importlib
+from dmls._lazy import lazy_exports
 
 _EXPORTS = {
     "click": ("train_click_model",),
@@ -18,18 +18,4 @@ _EXPORTS = {
     "neural": ("LOSSES", "TorchClassifier", "class_balanced_weights", "focal_loss"),
     "tracking": ("code_version", "dataset_fingerprint", "experiment", "local_tracking", "runs_table"),
 }
-_WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
-
-__all__ = sorted(_WHERE)
-
-
-def __getattr__(name: str):
-    if name in _WHERE:
-        value = getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(set(globals()) | set(__all__))
+__all__, __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())

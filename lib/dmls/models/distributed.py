@@ -340,13 +340,15 @@ def _worker(rank, world_size, target, work, init_method, backend, timeout, resul
         results.put((rank, "error", traceback.format_exc()))
 
 
-def _launch(target, world_size: int, work: dict, *, backend: str, timeout: float, result_rank: int = 0):
-    """Run ``target(rank, world_size, **work)`` in ``world_size`` spawned processes; return what
-    ``result_rank`` returned, or raise ``RuntimeError`` with the first failing process's traceback."""
+def _launch(target, world_size: int, work: dict, *, backend: str, timeout: float, result_rank: int = 0,
+            start_method: str = "spawn"):
+    """Run ``target(rank, world_size, **work)`` in ``world_size`` processes (spawned, or forked from
+    this one with ``start_method="fork"``); return what ``result_rank`` returned, or raise
+    ``RuntimeError`` with the first failing process's traceback."""
     import torch.multiprocessing as mp
 
     _check_launch(backend, timeout)
-    context = mp.get_context("spawn")
+    context = mp.get_context(start_method)
     results = context.Queue()
     init_method = f"tcp://127.0.0.1:{_free_port()}"
     processes = [context.Process(target=_worker, daemon=True,

@@ -25,39 +25,13 @@ from .distributed import (
     _check_launch,
     _check_X,
     _check_y,
-    _collect,
-    _free_port,
     _launch,
     _model_parallel_rank,
     _network,
-    _stop,
     _train_rank,
-    _worker,
 )
 
 START_METHODS = ("spawn", "fork")
-
-
-def _launch_forked(target, world_size: int, work: dict, *, backend: str, timeout: float):
-    """:func:`dmls.models.distributed._launch` with processes forked from this one, not spawned."""
-    import multiprocessing
-
-    context = multiprocessing.get_context("fork")
-    results = context.Queue()
-    init_method = f"tcp://127.0.0.1:{_free_port()}"
-    processes = [context.Process(target=_worker, daemon=True,
-                                 args=(rank, world_size, target, work, init_method, backend, timeout, results))
-                 for rank in range(world_size)]
-    finished = False
-    try:
-        for p in processes:
-            p.start()
-        outputs = _collect(processes, results, timeout)
-        finished = True
-        return outputs[0]
-    finally:
-        _stop(processes, wait=finished)
-        results.close()
 
 
 def _both_rank(rank: int, world_size: int, *, train: dict, forward: dict):
@@ -124,9 +98,8 @@ def data_and_model_parallel(X, y, X_forward, *, hidden=(), epochs: int = 5, batc
     train = dict(X=torch.from_numpy(X), y=torch.from_numpy(y), hidden=_check_hidden(hidden), epochs=epochs,
                  batch_size=batch_size, lr=float(lr), seed=seed)
     forward = dict(X=X_forward, hidden=forward_hidden, seed=forward_seed)
-    launch = _launch if start_method == "spawn" else _launch_forked
-    trained, distributed = launch(_both_rank, 2, dict(train=train, forward=forward), backend=backend,
-                                  timeout=timeout)
+    trained, distributed = _launch(_both_rank, 2, dict(train=train, forward=forward), backend=backend,
+                                   timeout=timeout, start_method=start_method)
     with torch.no_grad():
         single = _network(X_forward.shape[1], forward_hidden, forward_seed)(X_forward).squeeze(1).numpy()
     return trained, distributed, single

@@ -13,7 +13,7 @@ import numbers
 import numpy as np
 import pandas as pd
 
-from dmls.world import Log, ScoringPolicy, SlateContext, World
+from dmls.world import Log, ScoringPolicy, World
 
 
 def top_slot(log: Log) -> pd.DataFrame:
@@ -49,28 +49,9 @@ def choice_probabilities(policy: ScoringPolicy, world: World, log: Log) -> pd.Da
 
     Introduced in chapter 4 ("Importance Sampling").
     """
-    if not isinstance(policy, ScoringPolicy):
-        raise TypeError(f"policy must be a ScoringPolicy (one that can say how likely each choice is), "
-                        f"got {type(policy).__name__}")
-    if not isinstance(world, World):
-        raise TypeError(f"world must be a dmls.world.World, got {type(world).__name__}")
-    _check_log(log)
-    if log.candidates.empty:
-        raise ValueError("the log has no candidates: run the world with record_candidates=True")
-    top = top_slot(log)
-    candidates = log.candidates.sort_values(["session_id", "retrieved"])
-    per_session = candidates.groupby("session_id")["item_id"].apply(np.array)
-    per_session = per_session.reindex(top["session_id"])
-    if per_session.isna().any():
-        raise ValueError("some sessions in the log have no recorded candidates")
-    matrix = np.stack(per_session.to_numpy())
-    sessions = log.sessions.drop_duplicates("session_id").set_index("session_id").loc[top["session_id"]].reset_index()
-    context = SlateContext(world=world, now=log.start, sessions=sessions[["session_id", "user_id", "device", "started_at"]],
-                           candidates=matrix, slate_size=world.config.slate_size)
-    probabilities = policy.first_pick_probabilities(context)
-    logged = (matrix == top["item_id"].to_numpy()[:, None])
-    if not logged.any(axis=1).all():
-        raise ValueError("a logged top item is missing from its session's candidates")
+    from .support import candidate_probabilities
+
+    top, probabilities, logged = candidate_probabilities(policy, world, log)
     return top.assign(target=(probabilities * logged).sum(axis=1))
 
 

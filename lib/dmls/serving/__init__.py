@@ -9,7 +9,7 @@ service need.
 """
 from __future__ import annotations
 
-import importlib
+from dmls._lazy import lazy_exports
 
 _EXPORTS = {
     # compression (chapter 7, "Model Compression")
@@ -24,18 +24,4 @@ _EXPORTS = {
     # latency as a distribution, and the queue that makes its tail (chapter 1, "Computational priorities")
     "latency": ("PERCENTILES", "latency_summary", "max_utilisation", "mm1_sojourn", "simulate_queue"),
 }
-_WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
-
-__all__ = sorted(_WHERE)
-
-
-def __getattr__(name: str):
-    if name in _WHERE:
-        value = getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(set(globals()) | set(__all__))
+__all__, __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())

@@ -227,27 +227,39 @@ class ClickScorer:
 
         Introduced in chapter 7 ("Batch Prediction Versus Online Prediction").
         """
-        if not isinstance(context, Mapping):
-            raise TypeError(f"context must be a mapping of field to value, got {type(context).__name__}")
-        if isinstance(candidates, (Mapping, str, bytes)) or not isinstance(candidates, Sequence):
-            raise TypeError(f"candidates must be a list of item dicts, got {type(candidates).__name__}")
-        _check_part("context", context, CONTEXT_FIELDS, CANDIDATE_FIELDS)
-        for i, candidate in enumerate(candidates):
-            if not isinstance(candidate, Mapping):
-                raise TypeError(f"candidate {i} must be a mapping of field to value, got {type(candidate).__name__}")
-            _check_part(f"candidate {i}", candidate, CANDIDATE_FIELDS, CONTEXT_FIELDS)
-        if not candidates:
+        item_ids = _slate_item_ids(context, candidates)
+        if not item_ids:
             return []
-        item_ids = [_item_id(i, c["item_id"]) for i, c in enumerate(candidates)]
-        if len(set(item_ids)) != len(item_ids):
-            counts = Counter(item_ids)
-            repeated = sorted(i for i, n in counts.items() if n > 1)
-            raise ValueError(f"candidates must have distinct item ids (item_id); repeated: {repeated[:10]}")
         shared = {f: context[f] for f in CONTEXT_FIELDS}
         rows = [{**shared, **{f: c[f] for f in CANDIDATE_FIELDS}, "position": RANKING_POSITION} for c in candidates]
-        scores = self.score_many(rows)
-        order = sorted(range(len(item_ids)), key=lambda i: (-scores[i], item_ids[i]))
-        return [{"item_id": item_ids[i], "score": float(scores[i])} for i in order]
+        return _ranked(item_ids, self.score_many(rows))
+
+
+def _slate_item_ids(context, candidates) -> list[int]:
+    """The candidates' item ids, after checking a ranking request's shape: a context mapping with
+    the CONTEXT_FIELDS, a list of candidate mappings with the CANDIDATE_FIELDS, neither carrying
+    the other's fields or a position, integer item ids that are distinct."""
+    if not isinstance(context, Mapping):
+        raise TypeError(f"context must be a mapping of field to value, got {type(context).__name__}")
+    if isinstance(candidates, (Mapping, str, bytes)) or not isinstance(candidates, Sequence):
+        raise TypeError(f"candidates must be a list of item dicts, got {type(candidates).__name__}")
+    _check_part("context", context, CONTEXT_FIELDS, CANDIDATE_FIELDS)
+    for i, candidate in enumerate(candidates):
+        if not isinstance(candidate, Mapping):
+            raise TypeError(f"candidate {i} must be a mapping of field to value, got {type(candidate).__name__}")
+        _check_part(f"candidate {i}", candidate, CANDIDATE_FIELDS, CONTEXT_FIELDS)
+    item_ids = [_item_id(i, c["item_id"]) for i, c in enumerate(candidates)]
+    if len(set(item_ids)) != len(item_ids):
+        counts = Counter(item_ids)
+        repeated = sorted(i for i, n in counts.items() if n > 1)
+        raise ValueError(f"candidates must have distinct item ids (item_id); repeated: {repeated[:10]}")
+    return item_ids
+
+
+def _ranked(item_ids: list[int], scores) -> list[dict]:
+    """``{"item_id", "score"}`` by decreasing score, ties by increasing item id."""
+    order = sorted(range(len(item_ids)), key=lambda i: (-scores[i], item_ids[i]))
+    return [{"item_id": item_ids[i], "score": float(scores[i])} for i in order]
 
 
 def _item_id(i: int, value) -> int:
