@@ -27,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import tracemalloc
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -61,6 +62,16 @@ def _best(fn, repeats: int):
         out = fn()
         best = min(best, time.perf_counter() - start)
     return best, out
+
+
+def _peak_mb(fn) -> float:
+    """The most memory numpy and Python held at once while ``fn`` ran (what it kept included)."""
+    tracemalloc.start()
+    try:
+        fn()
+        return tracemalloc.get_traced_memory()[1] / 2**20
+    finally:
+        tracemalloc.stop()
 
 
 def _numbers(intervals):
@@ -133,8 +144,13 @@ def measure(scale: float, baseline: str) -> list[dict]:
                 general_before_s, general_before_iv = _best(
                     lambda: general_before(before["uncertainty"], before[special]), 1)
             now_s, now_iv = _best(lambda: (uncertainty.clear_kept_counts(), new(uncertainty))[1], repeats)
+            uncertainty.clear_kept_counts()
+            before["shared_resamples"].clear()
+            special_mb = _peak_mb(lambda: old(before[special]))
+            now_mb = _peak_mb(lambda: new(uncertainty))
             out.append({"case": name, "size": size, "special_module": special, "special_s": special_s,
                         "general_before_s": general_before_s, "general_now_s": now_s,
+                        "special_peak_mb": special_mb, "general_now_peak_mb": now_mb,
                         "speedup_vs_special": special_s / now_s, "speedup_vs_general_before": general_before_s / now_s,
                         "vs_special": _agreement(now_iv, special_iv),
                         "vs_general_before": _agreement(now_iv, general_before_iv)})
@@ -150,9 +166,10 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     results = measure(args.scale, args.baseline)
     for r in results:
-        print(f"{r['case']} ({r['size']}): now {r['general_now_s']:.2f} s; {r['special_module']} "
-              f"{r['special_s']:.2f} s ({r['speedup_vs_special']:.1f}x, {r['vs_special']}); general function "
-              f"before {r['general_before_s']:.2f} s ({r['speedup_vs_general_before']:.1f}x, {r['vs_general_before']})")
+        print(f"{r['case']} ({r['size']}): now {r['general_now_s']:.2f} s, peak {r['general_now_peak_mb']:.0f} MB; "
+              f"{r['special_module']} {r['special_s']:.2f} s, peak {r['special_peak_mb']:.0f} MB "
+              f"({r['speedup_vs_special']:.1f}x, {r['vs_special']}); general function before "
+              f"{r['general_before_s']:.2f} s ({r['speedup_vs_general_before']:.1f}x, {r['vs_general_before']})")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1)

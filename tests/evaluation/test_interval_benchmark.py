@@ -33,5 +33,5 @@ def test_interval_paths_benchmark_runs_and_the_intervals_are_unchanged(tmp_path,
                                             "ungrouped average precision", "log-loss difference x 40, one test set"]
     for r in results:
         assert r["vs_special"] == "bit-identical" and r["vs_general_before"] == "bit-identical", r
-        assert r["general_now_s"] > 0 and r["special_s"] > 0
+        assert r["general_now_s"] > 0 and r["special_s"] > 0 and r["general_now_peak_mb"] > 0
     assert "grouped_auc" in text and "shared_resamples" in text

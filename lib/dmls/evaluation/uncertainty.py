@@ -162,7 +162,8 @@ def _resampled_counts(n_units: int, n_resamples: int, random_state: int):
     The counts depend on nothing else, so the counts of recent keys are kept (as the smallest
     unsigned integers that hold them, read-only) while they fit in ``_KEPT_BYTES`` together; the
     least recently used go first, and a key whose counts alone exceed the budget is not kept.
-    Every caller gets fresh float copies, so nobody can change what is kept.
+    Every caller gets fresh float copies, so nobody can change what is kept; kept counts come in
+    blocks of 32 resamples (every metric is computed resample by resample, so blocks do not matter).
     """
     key = (int(n_units), int(n_resamples), int(random_state))
     with _kept_lock:
@@ -170,8 +171,9 @@ def _resampled_counts(n_units: int, n_resamples: int, random_state: int):
         if blocks is not None:
             _kept.move_to_end(key)
     if blocks is not None:
-        for block in blocks:
-            yield block.astype(float)
+        for block in blocks:  # converted a few resamples at a time, which stay in the CPU's cache
+            for start in range(0, len(block), 32):
+                yield block[start:start + 32].astype(float)
         return
     keep = n_units * n_resamples <= _KEPT_BYTES  # at one byte a count, at least
     compact, nbytes = [], 0
