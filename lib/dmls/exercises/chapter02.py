@@ -86,9 +86,10 @@ def _(answer):
 
 @exercise(
     "2.3",
-    question="In the same world after its 7 days, let OraclePolicy() and RandomPolicy() each rank a copy "
-             "(World.copy()) for one more day. By how many expected purchases per 1,000 sessions "
-             "(session_outcomes) does the oracle beat random?",
+    question="In the same world after its 7 days, let OraclePolicy() (it ranks by each item's true "
+             "attraction to the user, the best possible ranker for clicks, though not for purchases) and "
+             "RandomPolicy() each rank a copy (World.copy()) for one more day. By how many expected "
+             "purchases per 1,000 sessions (session_outcomes) does the oracle beat random?",
     hint="session_outcomes(twin, log)['expected purchases'].mean() for each copy, times 1,000, then the "
          "difference oracle minus random.",
     wrong_answers=(-145.66, 0.1457, 0.0),  # sign flipped, per session, none
