@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._validation import check_int, check_number
+from .eager_optim import sgd
 
 #: Seeds go to ``torch.manual_seed`` and numpy (``seed + epoch``), which take 64-bit integers.
 MAX_SEED = 2**63 - 1
@@ -150,7 +151,7 @@ def _train_rank(rank: int, world_size: int, *, X, y, hidden, epochs, batch_size,
 
     model = _network(X.shape[1], hidden, seed)
     params = list(model.parameters())
-    optimiser = torch.optim.SGD(params, lr=lr)
+    optimiser = sgd(params, lr=lr)  # torch.optim.SGD without importing torch._dynamo
     n, losses, seconds = len(X), [], 0.0
     for epoch in range(epochs):
         order = np.random.default_rng(seed + epoch).permutation(n)  # the same on every rank
@@ -439,7 +440,7 @@ def _train_stale(*, X, y, hidden, epochs, batch_size, lr, seed, staleness):
     model = _network(X.shape[1], hidden, seed)
     reader = _network(X.shape[1], hidden, seed)  # the copy a worker computes its gradient on
     params, reader_params = list(model.parameters()), list(reader.parameters())
-    optimiser = torch.optim.SGD(params, lr=lr)
+    optimiser = sgd(params, lr=lr)  # torch.optim.SGD without importing torch._dynamo
     history = [parameters_to_vector(params).detach().clone()]  # weights after 0, 1, 2, ... updates
     n, losses, updates, diverged = len(X), [], 0, False
     for epoch in range(epochs):

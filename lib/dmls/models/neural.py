@@ -195,7 +195,9 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
         torch.manual_seed(self.seed)
         self.n_features_in_ = X.shape[1]
         self.module_ = self._network(X.shape[1], len(self.classes_))
-        optimiser = torch.optim.Adam(self.module_.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+        from dmls.models.eager_optim import adam  # torch.optim.Adam without importing torch._dynamo
+
+        optimiser = adam(self.module_.parameters(), lr=self.lr, weight_decay=self.weight_decay)
         Xt, yt = torch.from_numpy(X), torch.from_numpy(targets.astype(np.int64))
         wt = torch.from_numpy(sample_weight)
         self.loss_curve_ = []

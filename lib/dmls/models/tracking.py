@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import re
+import sqlite3
 import subprocess
 import warnings
 from pathlib import Path
@@ -50,12 +51,37 @@ def _directory(directory, name: str = "directory") -> Path:
     return Path(directory).expanduser().resolve()
 
 
+def _new_store_from_template(db: Path, mlflow_version: str) -> bool:
+    """Create the empty store ``db`` from :mod:`dmls.models.mlflow_template` if it does not exist
+    and the template was made by this MLflow version; True if it did. Otherwise MLflow creates
+    (and migrates) the store itself when it first opens it."""
+    from dmls.models import mlflow_template
+
+    if db.exists() or mlflow_version != mlflow_template.MLFLOW_VERSION:
+        return False
+    draft = db.with_name(f"{db.name}.{os.getpid()}.draft")
+    try:
+        connection = sqlite3.connect(draft)
+        try:
+            connection.executescript(mlflow_template.SQL)
+        finally:
+            connection.close()
+        os.link(draft, db)  # fails if another process made the store meanwhile: never a half-made store
+    except FileExistsError:
+        return False
+    finally:
+        draft.unlink(missing_ok=True)
+    return True
+
+
 def local_tracking(directory) -> str:
     """Point MLflow at a local store in ``directory``: runs in ``directory/mlflow.db`` (SQLite),
     artifacts under ``directory/artifacts`` when experiments are made with :func:`experiment`.
 
-    Creates the directory; turns off MLflow's usage telemetry and the INFO messages it prints
-    when it creates the database, so a notebook cell stays silent. The tracking URI is global state
+    Creates the directory, and a new store from :mod:`dmls.models.mlflow_template` (the schema
+    MLflow's migrations build, without running them; with another MLflow version than the
+    template's, MLflow migrates as usual); turns off MLflow's usage telemetry and the INFO
+    messages it prints when it creates the database, so a notebook cell stays silent. The tracking URI is global state
     in MLflow: every later ``mlflow`` call in this process uses it.
 
     Parameters
@@ -72,6 +98,7 @@ def local_tracking(directory) -> str:
     path = _directory(directory)
     (path / "artifacts").mkdir(parents=True, exist_ok=True)
     mlflow = _mlflow()
+    _new_store_from_template(path / "mlflow.db", mlflow.__version__)
     uri = f"sqlite:///{path.as_posix()}/mlflow.db"
     mlflow.set_tracking_uri(uri)
     return uri
