@@ -1,18 +1,21 @@
 #!/usr/bin/env python3
 """How fast the prediction service answers over HTTP, against the naive service in the same run.
 
-Both services run under uvicorn on 127.0.0.1 in their own processes, with as many workers as
-the machine has cores (``--workers``); a client in this process sends ``/rank`` requests of 30
-candidates and ``/predict`` requests, one at a time (concurrency 1) and from 8 threads at once,
-each over its own keep-alive connection, for a fixed number of requests. Printed: p50/p90/p99
-latency and requests/s for both, and their ratio. Also timed: one slate scored in-process by the
-compiled path (no HTTP).
+Both services run at once under uvicorn on 127.0.0.1, each in its own processes with as many
+workers as the machine has cores (``--workers``), launched the same way
+(``serving_apps.py``, on a socket with Nagle's algorithm off); a client in this process sends
+``/rank`` requests of 30 candidates and ``/predict`` requests, one at a time (concurrency 1) and
+from 8 threads at once, each thread over its own keep-alive connection, a fixed number of
+requests in each of ``--rounds`` rounds of naive then fast. Printed: p50/p90/p99 latency over
+all rounds and the median round's requests/s for both, and the median of the rounds' ratios
+(pairing the rounds keeps the ratio meaningful while the machine's load drifts). Also timed:
+one slate scored in-process by the compiled path (no HTTP).
 
 Targets (issue 11): ``/rank`` of 30 at concurrency 1 p99 <= 5 ms; throughput at concurrency 8 at
 least 10x the naive service's; one slate in-process p50 <= 0.5 ms. These machines are shared:
 the ratio is the robust figure, the absolute ones are for a quiet machine.
 
-Usage: bench_serving.py [--requests N] [--workers W] [--check] [--json PATH]
+Usage: bench_serving.py [--requests N] [--rounds R] [--workers W] [--check] [--json PATH]
 """
 from __future__ import annotations
 
@@ -44,14 +47,14 @@ def _free_port() -> int:
 
 
 class Server:
-    """``uvicorn --factory serving_apps:NAME`` in a child process, with ``workers`` workers."""
+    """``serving_apps.py NAME`` in a child process: uvicorn with ``workers`` workers, on a socket
+    with Nagle's algorithm off (:func:`dmls.serving.service.serve_workers`)."""
 
     def __init__(self, name: str, workers: int):
         self.port = _free_port()
         env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")]))
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", f"serving_apps:{name}", "--factory", "--host", "127.0.0.1",
-             "--port", str(self.port), "--workers", str(workers), "--log-level", "warning", "--no-access-log"],
+            [sys.executable, str(HERE / "serving_apps.py"), name, "--port", str(self.port), "--workers", str(workers)],
             env=env, cwd=HERE)
 
     def __enter__(self):
@@ -114,7 +117,8 @@ class Connection:
 
 
 def load(port: int, path: str, bodies: list[bytes], concurrency: int, n: int) -> dict:
-    """Send ``n`` POSTs from ``concurrency`` threads; latencies in ms and requests per second."""
+    """Send ``n`` POSTs from ``concurrency`` threads, each over its own connection: the latencies
+    in ms, requests per second, and how many were not answered 200."""
     latencies, errors, lock = [], [0], threading.Lock()
     per_thread = max(n // concurrency, 1)
 
@@ -133,9 +137,6 @@ def load(port: int, path: str, bodies: list[bytes], concurrency: int, n: int) ->
         with lock:
             latencies.extend(mine)
 
-    for k in range(min(concurrency, 2)):  # warm up each worker process's caches
-        worker(k)
-    latencies.clear()
     threads = [threading.Thread(target=worker, args=(k,)) for k in range(concurrency)]
     start = time.perf_counter()
     for t in threads:
@@ -143,11 +144,24 @@ def load(port: int, path: str, bodies: list[bytes], concurrency: int, n: int) ->
     for t in threads:
         t.join()
     elapsed = time.perf_counter() - start
+    return {"latencies": latencies, "rps": len(latencies) / elapsed, "errors": errors[0]}
+
+
+def warm_up(port: int, path: str, bodies: list[bytes]) -> None:
+    """A few requests on several connections at once, so that every worker process has built
+    its caches (and imported what it imports lazily) before anything is timed."""
+    load(port, path, bodies, 4, 100)
+
+
+def summary(runs: list[dict]) -> dict:
+    """Latency percentiles over all the runs' requests; requests/s as the median run's."""
     import numpy as np
 
+    latencies = [ms for run in runs for ms in run["latencies"]]
     p50, p90, p99 = np.percentile(latencies, [50, 90, 99])
     return {"p50_ms": round(float(p50), 3), "p90_ms": round(float(p90), 3), "p99_ms": round(float(p99), 3),
-            "rps": round(len(latencies) / elapsed, 1), "n": len(latencies), "errors": errors[0]}
+            "rps": round(float(np.median([run["rps"] for run in runs])), 1), "n": len(latencies),
+            "errors": sum(run["errors"] for run in runs)}
 
 
 def request_bodies(rows, n_slates: int = 50, n_candidates: int = 30) -> tuple[list[bytes], list[bytes]]:
@@ -184,36 +198,63 @@ def in_process_slate_ms(scorer, rows, repeats: int = 300) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=2_000, help="requests per measurement")
+    parser.add_argument("--requests", type=int, default=2_000,
+                        help="requests to the fast service per round (the naive service gets a tenth, at least 100)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of naive then fast, for each endpoint and concurrency")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--check", action="store_true", help="exit 1 if a target is missed")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
+    for name in ("requests", "rounds", "workers"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name} must be at least 1")
     sys.path.insert(0, str(HERE))
     from serving_apps import fitted
 
+    import numpy as np
+
+    load_before = os.getloadavg()[0]
     scorer, rows = fitted()
     slates, singles = request_bodies(rows)
     slate_ms = in_process_slate_ms(scorer, rows)
-    results = {"workers": args.workers, "slate_in_process_p50_ms": round(slate_ms, 4), "http": []}
+    results = {"workers": args.workers, "rounds": args.rounds, "cores": os.cpu_count(),
+               "slate_in_process_p50_ms": round(slate_ms, 4), "http": []}
     print(f"one slate of 30 scored in-process (compiled path): p50 {slate_ms:.3f} ms  (target <= {TARGET_SLATE_P50_MS} ms)")
-    print(f"{'service':8s} {'endpoint':9s} {'conc':>4s} {'p50 ms':>8s} {'p90 ms':>8s} {'p99 ms':>8s} {'req/s':>8s}")
-    for name in ("naive", "fast"):
-        with Server(name, args.workers) as server:
-            for path, bodies in (("/rank", slates), ("/predict", singles)):
-                for concurrency in (1, 8):
-                    n = args.requests if name == "fast" else max(args.requests // 10, 16)
-                    row = load(server.port, path, bodies, concurrency, n)
+    print(f"both services: {args.workers} uvicorn workers each on {os.cpu_count()} cores; {args.rounds} rounds of "
+          f"naive then fast for each row; latencies over all rounds, req/s and the ratio the median round's")
+    print(f"{'service':8s} {'endpoint':9s} {'conc':>4s} {'p50 ms':>8s} {'p90 ms':>8s} {'p99 ms':>8s} {'req/s':>8s} {'ratio':>6s}")
+    ratios, ranges = {}, {}
+    n = {"fast": args.requests, "naive": max(args.requests // 10, 100)}
+    with Server("naive", args.workers) as naive, Server("fast", args.workers) as fast:
+        servers = {"naive": naive, "fast": fast}
+        for path, bodies in (("/rank", slates), ("/predict", singles)):
+            for server in servers.values():
+                warm_up(server.port, path, bodies)
+            for concurrency in (1, 8):
+                runs = {"naive": [], "fast": []}
+                for _ in range(args.rounds):  # paired rounds: the machine's drift falls on both alike
+                    for name, server in servers.items():
+                        runs[name].append(load(server.port, path, bodies, concurrency, n[name]))
+                paired = [f["rps"] / v["rps"] for f, v in zip(runs["fast"], runs["naive"])]
+                key = f"{path} c={concurrency}"
+                ratios[key] = round(float(np.median(paired)), 1)
+                ranges[key] = [round(min(paired), 1), round(max(paired), 1)]
+                for name in servers:
+                    row = summary(runs[name])
                     row.update(service=name, endpoint=path, concurrency=concurrency)
                     results["http"].append(row)
+                    ratio = f"{ratios[key]:5.1f}x" if name == "fast" else ""
                     print(f"{name:8s} {path:9s} {concurrency:4d} {row['p50_ms']:8.2f} {row['p90_ms']:8.2f} "
-                          f"{row['p99_ms']:8.2f} {row['rps']:8.1f}" + (f"  {row['errors']} errors" if row["errors"] else ""),
-                          flush=True)
+                          f"{row['p99_ms']:8.2f} {row['rps']:8.1f} {ratio:>6s}"
+                          + (f"  {row['errors']} errors" if row["errors"] else ""), flush=True)
     by = {(r["service"], r["endpoint"], r["concurrency"]): r for r in results["http"]}
-    ratios = {f"{path} c={c}": round(by[("fast", path, c)]["rps"] / by[("naive", path, c)]["rps"], 1)
-              for path in ("/rank", "/predict") for c in (1, 8)}
     results["throughput_ratio"] = ratios
-    print("throughput, fast / naive: " + ", ".join(f"{k} {v}x" for k, v in ratios.items()))
+    results["throughput_ratio_range"] = ranges
+    results["load_average"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
+    print("throughput, fast / naive (median of the paired rounds, min-max): "
+          + ", ".join(f"{k} {v}x ({ranges[k][0]}-{ranges[k][1]})" for k, v in ratios.items()))
+    print(f"load average (1 min) at the start {results['load_average'][0]}, at the end {results['load_average'][1]} "
+          f"on {os.cpu_count()} cores: absolute latencies are this machine's under that load")
     rank_p99 = by[("fast", "/rank", 1)]["p99_ms"]
     missed = []
     if rank_p99 > TARGET_P99_MS:

@@ -5,11 +5,18 @@ the compiled scoring path, metrics, fallbacks). ``naive()`` is what a reader wou
 FastAPI, the request body as a dict, a pandas DataFrame per request, the same fitted pipeline's
 ``transform`` and the same model's ``predict_proba``. Both fit the same seeded model on start-up,
 so that uvicorn can run either with several worker processes (``--factory``).
+
+Run as a script (``serving_apps.py NAME --port P --workers W``), it serves one of them through
+:func:`dmls.serving.service.serve_workers`: ``uvicorn --workers W`` itself leaves Nagle's algorithm
+on for W > 1 and every keep-alive request then waits ~40 ms on the client's delayed ACK. Both
+services are launched this same way.
 """
 from __future__ import annotations
 
+import argparse
 import functools
 import os
+import sys
 
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
@@ -60,3 +67,20 @@ def naive():
         return {"ranking": [{"item_id": body["candidates"][i]["item_id"], "score": float(p[i])} for i in order]}
 
     return app
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Serve the fast or the naive click service.")
+    parser.add_argument("name", choices=("fast", "naive"))
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    args = parser.parse_args(argv)
+    from dmls.serving.service import serve_workers
+
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    serve_workers(f"serving_apps:{args.name}", host=args.host, port=args.port, workers=args.workers, factory=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import math
+import socket
 import threading
 import time
 from collections import Counter, deque
@@ -34,7 +35,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, create_model, model_validator
 
-from dmls._validation import check_number
+from dmls._validation import check_int, check_number
 from dmls.features.pipeline import REQUEST_FIELDS
 
 from .compiled import ISO_TIME, CompiledScorer
@@ -610,8 +611,10 @@ def prediction_app(scorer: ClickScorer, deadline_ms: float | None = None, compil
     Returns
     -------
     fastapi.FastAPI
-        Run it with :func:`dmls.data.service.serve` (uvicorn, in a background thread) or test it
-        in-process with ``fastapi.testclient.TestClient``.
+        Run it with :func:`dmls.data.service.serve` (uvicorn, in a background thread), in
+        several worker processes with :func:`serve_workers` (not ``uvicorn --workers``, whose
+        connections keep Nagle's algorithm on and wait ~40 ms a request), or test it in-process
+        with ``fastapi.testclient.TestClient``.
 
     Introduced in chapter 7 ("Batch Prediction Versus Online Prediction").
     """
@@ -720,3 +723,74 @@ def _finite_all(values) -> list[float]:
     if not all(math.isfinite(p) and 0.0 <= p <= 1.0 for p in out):
         raise NonFiniteScore(f"the model returned a probability outside [0, 1]: {out[:5]}")
     return out
+
+
+# ---------------------------------------------------------------------- launching with several workers
+def listening_socket(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
+    """A TCP socket bound to ``host:port`` (port 0: any free port) whose connections send at once.
+
+    Created with ``IPPROTO_TCP`` as its protocol, and ``TCP_NODELAY`` set on it, which the
+    connections it accepts inherit. ``uvicorn --workers N`` (N > 1) binds its shared socket with
+    the protocol left at 0; asyncio turns Nagle's algorithm off only on accepted sockets whose
+    protocol reads ``IPPROTO_TCP``, so under ``--workers`` it stays on (uvicorn issue 3149). uvicorn
+    writes a response's headers and its body in two writes: Nagle then holds the body until the
+    client acknowledges the headers, and the client delays that acknowledgement (about 40 ms on
+    Linux). Every keep-alive request then takes 40 ms whatever the service computes.
+
+    Introduced in chapter 7 ("Model Deployment and Prediction Service").
+    """
+    if not isinstance(host, str) or not host:
+        raise TypeError(f"host must be a non-empty string, got {host!r}")
+    check_int("port", port, minimum=0, maximum=65_535)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock
+
+
+def serve_workers(app: str, *, host: str = "127.0.0.1", port: int = 8000, workers: int = 1,
+                  factory: bool = False, log_level: str = "warning") -> None:
+    """Run an ASGI app under uvicorn in ``workers`` processes on ``host:port``, until interrupted.
+
+    What ``uvicorn APP --workers N`` does, on a :func:`listening_socket`, so that every connection
+    has Nagle's algorithm off: the plain command leaves it on with more than one worker, and each
+    keep-alive request waits about 40 ms for the client's delayed acknowledgement.
+
+    Parameters
+    ----------
+    app : str
+        The app as uvicorn imports it, ``"module:attribute"`` (each worker imports it itself).
+    host, port : str, int
+        Where to listen.
+    workers : int
+        Worker processes sharing the socket (one per core serves a CPU-bound app best).
+    factory : bool
+        ``attribute`` is a function that returns the app (uvicorn's ``--factory``).
+    log_level : str
+        uvicorn's log level; the access log is off.
+
+    Introduced in chapter 7 ("Model Deployment and Prediction Service").
+    """
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    if not isinstance(app, str) or ":" not in app:
+        raise TypeError(f"app must be an import string 'module:attribute', got {app!r}")
+    workers = check_int("workers", workers, minimum=1)
+    sock = listening_socket(host, port)
+    config = uvicorn.Config(app, host=host, port=sock.getsockname()[1], workers=workers, factory=bool(factory),
+                            log_level=log_level, access_log=False)
+    try:
+        if workers == 1:
+            uvicorn.Server(config).run(sockets=[sock])
+        else:
+            Multiprocess(config, sockets=[sock]).run()
+    finally:
+        sock.close()
