@@ -15,7 +15,8 @@ How the intervals stay fast, whatever the size of the test set:
   of at most ``_CELLS`` units x resamples (32 MB), so no resamples x rows matrix is ever held. The
   counts depend only on the number of units, ``n_resamples`` and ``random_state``, so a chapter that
   compares many models on one test set draws the same counts again and again: the counts of the
-  last few such keys are kept, compactly (one byte a count), up to ``_KEPT_BYTES`` (64 MB) in all.
+  last few such keys are kept, compactly (one byte a count, read-only), up to ``_KEPT_BYTES``
+  (64 MB) in all, and :func:`clear_kept_counts` frees them. Keeping them changes no result.
 * A linear metric (a mean, log loss, Brier score, accuracy) needs only each unit's total, so a
   thousand resamples cost a thousand dot products.
 * ROC AUC on independent rows uses DeLong's closed-form variance (and the covariance of two AUCs on
@@ -24,7 +25,8 @@ How the intervals stay fast, whatever the size of the test set:
   level (only the levels that hold a positive, and the gaps between them, matter): a resample's
   AUC is then its pair count ``sum_g sum_h c_g c_h K[g, h]`` (``K[g, h]``: pairs of a positive of
   ``g`` and a negative of ``h`` in the right order, ties one half) read off those sums, in exact
-  integer arithmetic, so every resample gives exactly what scikit-learn gives on the resampled rows.
+  integer arithmetic: every resample's AUC is the correctly rounded pair-count fraction of its rows
+  (scikit-learn's ``roc_auc_score`` on them, to rounding).
 * Average precision likewise: each unit's rows summed between consecutive score levels that hold
   a positive give every resample's precision at every threshold.
 
