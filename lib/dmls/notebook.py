@@ -229,7 +229,7 @@ COMPONENTS: tuple[Component, ...] = (
     Component("features", "features", (1, 5), "transforms shared by training and serving, leakage checks", (6.6, 2.0)),
     Component("models", "models", (1, 6), "training, ensembles, tracking, tuning, distributed training", (8.8, 2.0)),
     Component("evaluation", "offline\nevaluation", (6,), "metrics, baselines, slices, calibration, behavioural tests", (8.8, 0.25)),
-    Component("serving", "prediction\nservice", (7,), "batch and online prediction, compression, export", (11.0, 2.0)),
+    Component("serving", "prediction\nservice", (1, 7), "batch and online prediction, compression, export", (11.0, 2.0)),
     Component("monitoring", "monitoring", (8,), "metrics, drift detection, alerts", (11.0, 3.7)),
     Component("continual", "continual\nlearning", (9,), "retraining, shadow, A/B, canary, interleaving, bandits", (8.8, 3.7)),
     Component("platform", "ML platform", (1, 10), "lineage, workflows, model store, feature store", (5.5, -0.6)),
