@@ -52,7 +52,9 @@ class Server:
 
     def __init__(self, name: str, workers: int):
         self.port = _free_port()
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")]))
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")]),
+                   # scikit-learn warns in every thread of the naive service's pool; the table is what matters
+                   PYTHONWARNINGS="ignore:`sklearn.utils.parallel.delayed` should be used:UserWarning")
         self.process = subprocess.Popen(
             [sys.executable, str(HERE / "serving_apps.py"), name, "--port", str(self.port), "--workers", str(workers)],
             env=env, cwd=HERE)

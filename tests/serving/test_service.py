@@ -322,3 +322,23 @@ def test_the_service_over_real_http(fitted, requests_):
         np.testing.assert_allclose(batch, scorer.score_many(requests_), rtol=0, atol=1e-12)
         metrics = client.get("/metrics").json()
         assert metrics["by_status"] == {"200": 7, "422": 1} and metrics["latency_ms"]["n"] == 7
+
+
+def test_the_answers_are_documented_and_a_big_batch_is_scored_alike(fitted, requests_, client):
+    """Each prediction endpoint documents its answer's fields (the answers bypass FastAPI's own
+    serialisation, so the schema must say what orjson writes), and a batch over INLINE_ROWS,
+    scored in a thread rather than on the event loop, gets the same probabilities."""
+    from dmls.serving.service import INLINE_ROWS
+
+    scorer, _ = fitted
+    spec = client.get("/openapi.json").json()
+    for path, model in (("/predict", "PredictResponse"), ("/predict/batch", "BatchResponse"), ("/rank", "RankResponse")):
+        ok = spec["paths"][path]["post"]["responses"]["200"]["content"]["application/json"]["schema"]
+        assert ok == {"$ref": f"#/components/schemas/{model}"}, (path, ok)
+        fields = spec["components"]["schemas"][model]
+        assert set(fields["required"]) >= {"version", "fallback"}
+    big = (requests_ * (INLINE_ROWS // len(requests_) + 1))[:INLINE_ROWS + 1]
+    answer = client.post("/predict/batch", json=big)
+    assert answer.status_code == 200 and answer.headers["content-type"] == "application/json"
+    np.testing.assert_allclose(answer.json()["p_click"], scorer.score_many(big), rtol=0, atol=1e-9)
+    assert client.get("/metrics").json()["predictions"] == INLINE_ROWS + 1

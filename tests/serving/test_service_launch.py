@@ -108,3 +108,58 @@ def test_serve_workers_serves_from_two_worker_processes():
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+class _Recorder:
+    def __init__(self):
+        self.writes, self.closed = [], False
+
+    def write(self, data):
+        self.writes.append(data)
+
+    def is_closing(self):
+        return self.closed
+
+    def close(self):
+        self.closed = True
+
+    def get_write_buffer_size(self):
+        return 0
+
+    def get_extra_info(self, name, default=None):
+        return ("127.0.0.1", 1) if name == "peername" else default
+
+
+def test_what_is_written_in_one_step_leaves_in_one_write():
+    from dmls.serving.service import _OneWrite
+
+    async def steps():
+        inner = _Recorder()
+        transport = _OneWrite(inner, asyncio.get_running_loop())
+        transport.write(b"HTTP/1.1 200 OK\r\n\r\n")
+        transport.write(b"")
+        transport.write(memoryview(b'{"ok": true}'))
+        assert inner.writes == [] and transport.get_write_buffer_size() == 31
+        await asyncio.sleep(0)  # the next step of the loop
+        assert inner.writes == [b'HTTP/1.1 200 OK\r\n\r\n{"ok": true}']
+        transport.write(b"last")
+        transport.close()  # closing sends what is pending first
+        assert inner.writes[-1] == b"last" and inner.closed
+        transport.write(b"after")
+        await asyncio.sleep(0)
+        assert inner.writes[-1] == b"last"  # nothing is written to a closed transport
+        assert transport.get_extra_info("peername") == ("127.0.0.1", 1)  # the rest is the transport's
+
+    asyncio.run(steps())
+
+
+def test_the_launch_protocol_is_found_by_its_import_string():
+    from uvicorn.importer import import_from_string
+    from uvicorn.protocols.http.auto import AutoHTTPProtocol
+
+    from dmls.serving import service
+
+    protocol = import_from_string(service._ONE_WRITE_PROTOCOL)
+    assert issubclass(protocol, AutoHTTPProtocol) and protocol is service._OneWriteHTTPProtocol
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        service.nothing  # noqa: B018
