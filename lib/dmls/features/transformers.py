@@ -99,14 +99,26 @@ def _category_text(value) -> str:
 _SAFE_KINDS = {"string", "integer", "floating", "integer-na", "mixed-integer-float", "empty", "categorical"}
 
 
-def _category_texts(values: np.ndarray) -> np.ndarray:
-    """:func:`_category_text` of every value. Computed once per distinct value, unless booleans
-    are mixed in: pandas counts ``True`` and ``1`` as one value, and they must stay apart."""
+def _category_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct :func:`_category_text` of ``values`` in order of first appearance, and each
+    value's index into them: ``texts[codes]`` is the text of every value. Computed once per
+    distinct value, unless booleans are mixed in: pandas counts ``True`` and ``1`` as one value,
+    and they must stay apart."""
     values = np.asarray(values, dtype=object)
     if pd.api.types.infer_dtype(values, skipna=True) in _SAFE_KINDS:
         codes, uniques = pd.factorize(values, use_na_sentinel=False)
-        return np.asarray([_category_text(u) for u in uniques], dtype=object)[codes]
-    return np.asarray([_category_text(v) for v in values], dtype=object)
+        texts = np.asarray([_category_text(u) for u in uniques], dtype=object)
+    else:
+        codes = np.arange(len(values))
+        texts = np.asarray([_category_text(v) for v in values], dtype=object)
+    text_codes, distinct = pd.factorize(texts)  # 3 and 3.0 are one text
+    return text_codes[codes], np.asarray(distinct, dtype=object)
+
+
+def _category_texts(values: np.ndarray) -> np.ndarray:
+    """:func:`_category_text` of every value (see :func:`_category_codes`)."""
+    codes, texts = _category_codes(values)
+    return texts[codes]
 
 
 def _escaped(texts: np.ndarray) -> np.ndarray:
@@ -115,16 +127,16 @@ def _escaped(texts: np.ndarray) -> np.ndarray:
 
 
 def _hashed_onehot(columns, n_buckets: int, alternate_sign: bool) -> sparse.csr_matrix:
-    """Sum of one-hot vectors, one per ``(name, texts)`` column, of the bucket ``"name=text"``
-    hashes to (scikit-learn's ``FeatureHasher``, applied once per distinct token)."""
+    """Sum of one-hot vectors, one per ``(name, codes, texts)`` column, of the bucket
+    ``"name=" + texts[code]`` hashes to (scikit-learn's ``FeatureHasher``, applied once per
+    distinct token)."""
     hasher = FeatureHasher(n_features=n_buckets, input_type="string", alternate_sign=alternate_sign)
     n = len(columns[0][1])
     if n == 0:
         return sparse.csr_matrix((0, n_buckets), dtype=np.float64)
     rows, cols, vals = [], [], []
-    for name, texts in columns:
-        codes, uniques = pd.factorize(pd.Series(texts, dtype=object))
-        hashed = hasher.transform([[f"{name}={u}"] for u in uniques]).tocsr()
+    for name, codes, texts in columns:
+        hashed = hasher.transform([[f"{name}={t}"] for t in texts]).tocsr()
         rows.append(np.arange(n))
         cols.append(hashed.indices[codes])
         vals.append(hashed.data[codes])
@@ -133,8 +145,10 @@ def _hashed_onehot(columns, n_buckets: int, alternate_sign: bool) -> sparse.csr_
 
 
 def _token_buckets(columns, n_buckets: int, alternate_sign: bool) -> pd.DataFrame:
+    """The tokens ``"name=" + text`` of ``(name, codes, texts)`` columns, texts in order of first
+    appearance, and the bucket each hashes to."""
     hasher = FeatureHasher(n_features=n_buckets, input_type="string", alternate_sign=alternate_sign)
-    tokens = [f"{name}={u}" for name, texts in columns for u in pd.unique(pd.Series(texts, dtype=object))]
+    tokens = [f"{name}={t}" for name, _, texts in columns for t in texts]
     if not tokens:
         return pd.DataFrame({"token": [], "bucket": []})
     return pd.DataFrame({"token": tokens, "bucket": hasher.transform([[t] for t in tokens]).tocsr().indices})
@@ -182,7 +196,7 @@ class HashingEncoder(_CategoricalInputMixin, TransformerMixin, BaseEstimator):
     def transform(self, X):
         check_is_fitted(self, "n_features_in_")
         values = _object_values(self, X)
-        return _hashed_onehot([(name, _category_texts(values[:, j])) for j, name in enumerate(self._names)],
+        return _hashed_onehot([(name, *_category_codes(values[:, j])) for j, name in enumerate(self._names)],
                               self.n_buckets, self.alternate_sign)
 
     def buckets(self, X) -> pd.DataFrame:
@@ -190,7 +204,7 @@ class HashingEncoder(_CategoricalInputMixin, TransformerMixin, BaseEstimator):
         that share a bucket collide."""
         check_is_fitted(self, "n_features_in_")
         values = _object_values(self, X)
-        return _token_buckets([(name, _category_texts(values[:, j])) for j, name in enumerate(self._names)],
+        return _token_buckets([(name, *_category_codes(values[:, j])) for j, name in enumerate(self._names)],
                               self.n_buckets, self.alternate_sign)
 
     def get_feature_names_out(self, input_features=None):
@@ -266,27 +280,35 @@ class FeatureCross(_CategoricalInputMixin, TransformerMixin, BaseEstimator):
 
     def crossed(self, X) -> pd.DataFrame:
         """The cross values, one string column per group (named ``a&b``)."""
+        return pd.DataFrame({name: texts[codes] for name, codes, texts in self._crosses(X)}, dtype=object)
+
+    def _crosses(self, X) -> list[tuple[str, np.ndarray, np.ndarray]]:
+        """For each group: its name, and its cross values as codes into the distinct values (in
+        order of first appearance), each ``"x|y"`` of its columns' escaped texts. The texts are
+        built once per distinct combination, not once per row."""
         check_is_fitted(self, "groups_")
         values = _object_values(self, X)
-        texts = [_escaped(_category_texts(values[:, j])) for j in range(values.shape[1])]
-        out = {}
+        columns = [_category_codes(values[:, j]) for j in range(values.shape[1])]
+        escaped = [_escaped(texts) for _, texts in columns]
+        out = []
         for name, group in zip(self._group_names(), self.groups_):
-            crossed = texts[group[0]]
+            combined = columns[group[0]][0].astype(np.int64)
             for j in group[1:]:
-                crossed = crossed + "|" + texts[j]
-            out[name] = crossed
-        return pd.DataFrame(out, dtype=object)
+                codes, texts = columns[j]
+                # codes stay below the number of rows, so the product cannot overflow
+                combined = pd.factorize(combined * len(texts) + codes)[0].astype(np.int64)
+            first = np.unique(combined, return_index=True)[1]  # a row of each combination, by code
+            texts = np.asarray(["|".join(escaped[j][columns[j][0][row]] for j in group) for row in first],
+                               dtype=object)
+            out.append((name, combined, texts))
+        return out
 
     def transform(self, X):
-        crossed = self.crossed(X)
-        return _hashed_onehot([(name, crossed[name].to_numpy()) for name in crossed.columns],
-                              self.n_buckets, self.alternate_sign)
+        return _hashed_onehot(self._crosses(X), self.n_buckets, self.alternate_sign)
 
     def buckets(self, X) -> pd.DataFrame:
         """The distinct cross tokens (``"a&b=x|y"``) in ``X`` and the bucket each hashes to."""
-        crossed = self.crossed(X)
-        return _token_buckets([(name, crossed[name].to_numpy()) for name in crossed.columns],
-                              self.n_buckets, self.alternate_sign)
+        return _token_buckets(self._crosses(X), self.n_buckets, self.alternate_sign)
 
     def _group_names(self) -> list[str]:
         return ["&".join(self._names[i] for i in group) for group in self.groups_]
