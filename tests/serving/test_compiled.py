@@ -216,6 +216,24 @@ def test_missing_fields_and_wrong_containers_are_named(compiled, requests):
         CompiledFeatures(FeaturePipeline())
 
 
+@pytest.mark.parametrize("bad", ["one request", "requests[0] (a dict)", "a string", "a missing field",
+                                 "a number among them"])
+def test_the_request_list_is_refused_as_the_pipeline_refuses_it(scorer, compiled, requests, bad):
+    bad_requests = {
+        "one request": requests[0].items(),  # not a sequence
+        "requests[0] (a dict)": requests[0],
+        "a string": "user_id=1",
+        "a missing field": [requests[0], {k: v for k, v in requests[1].items() if k != "rating"}],
+        "a number among them": [requests[0], 5],
+    }[bad]
+    with pytest.raises((TypeError, ValueError)) as pipeline_error:
+        scorer.pipeline.transform_requests(bad_requests)
+    with pytest.raises((TypeError, ValueError)) as compiled_error:
+        compiled.features.transform_requests(bad_requests)
+    assert type(compiled_error.value) is type(pipeline_error.value)
+    assert str(compiled_error.value) == str(pipeline_error.value)
+
+
 def test_rank_refuses_what_the_scorer_refuses(scorer, compiled, requests):
     context, candidates = slate(requests, 5)
     for bad_context, bad_candidates in [

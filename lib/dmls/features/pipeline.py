@@ -258,6 +258,22 @@ def _times(column: pd.Series) -> np.ndarray:
     return values
 
 
+def _checked_requests(requests) -> list[Mapping]:
+    """``requests`` as a list, after checking that it is a sequence (not one dict, not a string)
+    of mappings that each carry every one of :data:`REQUEST_FIELDS`. Shared by
+    :meth:`FeaturePipeline.transform_requests` and chapter 7's compiled features, so that both
+    refuse the same requests with the same messages."""
+    if isinstance(requests, (Mapping, str, bytes)) or not isinstance(requests, Sequence):
+        raise TypeError(f"requests must be a list of request dicts, got {type(requests).__name__}")
+    for i, request in enumerate(requests):
+        if not isinstance(request, Mapping):
+            raise TypeError(f"request {i} must be a mapping of field to value, got {type(request).__name__}")
+        missing = [f for f in REQUEST_FIELDS if f not in request]
+        if missing:
+            raise ValueError(f"request {i} lacks fields {missing}")
+    return list(requests)
+
+
 class FeaturePipeline(TransformerMixin, BaseEstimator):
     """Impressions (a DataFrame, or one request dict) to the numeric features a ranker uses.
 
@@ -265,9 +281,11 @@ class FeaturePipeline(TransformerMixin, BaseEstimator):
     click history (:class:`HistoryFeatures`, point-in-time in ``fit_transform``); then one
     ``ColumnTransformer`` that
 
-    - imputes missing numbers with the median and adds a missing-indicator column, then scales
-      them robustly (median and interquartile range): ``log_price, age, rating, account_days,
-      listing_days`` and the history features;
+    - imputes missing numbers with the median, adding a missing-indicator column for each number
+      that had missing values in the training rows (a column complete in training gets none, and
+      a value missing later is imputed without a flag), then scales them robustly (median and
+      interquartile range): ``log_price, age, rating, account_days, listing_days`` and the
+      history features;
     - bins ``age`` into ``n_age_bins`` quantile bins, one-hot;
     - one-hot encodes ``device, user_region, category`` (unknown values get all zeros);
     - hashes ``brand`` into ``brand_buckets`` columns (:class:`HashingEncoder`) — new brands
@@ -434,14 +452,7 @@ class FeaturePipeline(TransformerMixin, BaseEstimator):
         rows :meth:`transform_one` would give one at a time. Every field is checked as
         :func:`impression_attributes` says (``position`` a whole number from 1, ids integers
         within int64, times not bare numbers, categories non-blank strings, numbers finite)."""
-        if isinstance(requests, (Mapping, str, bytes)) or not isinstance(requests, Sequence):
-            raise TypeError(f"requests must be a list of request dicts, got {type(requests).__name__}")
-        for i, request in enumerate(requests):
-            if not isinstance(request, Mapping):
-                raise TypeError(f"request {i} must be a mapping of field to value, got {type(request).__name__}")
-            missing = [f for f in REQUEST_FIELDS if f not in request]
-            if missing:
-                raise ValueError(f"request {i} lacks fields {missing}")
+        requests = _checked_requests(requests)
         rows = pd.DataFrame({f: [r[f] for r in requests] for f in REQUEST_FIELDS}, dtype=object)
         return self.transform(rows)
 

@@ -25,7 +25,7 @@ from datetime import datetime, timezone
 import numpy as np
 from sklearn.utils import murmurhash3_32
 
-from dmls.features.pipeline import MISSING, REQUEST_FIELDS
+from dmls.features.pipeline import MISSING, REQUEST_FIELDS, _checked_requests
 
 #: The time strings the compiled path accepts: an ISO 8601 calendar date, optionally a time of
 #: day (minutes, seconds, up to six decimals) and an offset or ``Z``.
@@ -240,17 +240,7 @@ class CompiledFeatures:
 
         Introduced in chapter 7 ("Model Deployment and Prediction Service").
         """
-        if isinstance(requests, (Mapping, str, bytes)) or not isinstance(requests, Sequence):
-            raise TypeError(f"requests must be a list of request dicts, got {type(requests).__name__}")
-        rows = []
-        for i, request in enumerate(requests):
-            if not isinstance(request, Mapping):
-                raise TypeError(f"request {i} must be a mapping of field to value, got {type(request).__name__}")
-            missing = [f for f in REQUEST_FIELDS if f not in request]
-            if missing:
-                raise ValueError(f"request {i} lacks fields {missing}")
-            rows.append(request)
-        return self._features(rows)
+        return self._features(_checked_requests(requests))  # the pipeline's own checks
 
     def transform_slate(self, context: Mapping, candidates: Sequence[Mapping], position: int = 1) -> np.ndarray:
         """Dense features of each candidate shown to ``context`` at ``position``: the rows of
