@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import functools
 
+import numpy as np
+
 from . import close_to, exercise
 
 
@@ -28,7 +30,8 @@ def _uniform_f1() -> float:
 
 
 @exercise("6.1", question="What F1 (clicks as the positive class) does a uniformly random predictor "
-          "expect on the chapter's validation day (day 5)?",
+          "expect on the chapter's validation day (day 5)? The closed form (random_baselines' "
+          "'expected F1'), not one draw's measured F1.",
           hint="precision is the click rate whatever a random predictor says; its recall is the share of "
                "rows it calls positive. F1 = 2PR / (P + R).",
           wrong_answers=(0.5, 0.1667, 0.0668, 0.0))
@@ -64,6 +67,8 @@ def _(answer):
 def _(answer):
     from dmls.world.config import REGIONS, Behaviour
 
+    if isinstance(answer, np.bool_):
+        answer = bool(answer)  # what a comparison of numpy values gives
     if not isinstance(answer, bool):
         raise ValueError("the answer is True or False")
     b = Behaviour()
