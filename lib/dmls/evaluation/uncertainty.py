@@ -54,6 +54,9 @@ from .._validation import check_int, check_number
 #: ``f(y_true, y_score, sample_weight=...)`` (scikit-learn's metrics, for example) works too.
 NAMED_METRICS = ("roc_auc", "average_precision", "log_loss", "brier", "accuracy", "mean")
 _LINEAR = ("mean", "log_loss", "brier", "accuracy")
+#: How an interval is computed: ``"auto"`` (DeLong for ROC AUC on independent rows, else the
+#: bootstrap), ``"bootstrap"`` always, ``"delong"`` (ROC AUC only; with groups, clustered DeLong).
+METHODS = ("auto", "bootstrap", "delong")
 _CELLS = 4_000_000  # resamples x units evaluated together (32 MB of counts)
 _KEPT_BYTES = 64 * 2**20  # resampled counts kept between calls, in all
 
@@ -451,6 +454,39 @@ def _delong(y: np.ndarray, scores: list[np.ndarray]) -> tuple[np.ndarray, np.nda
     return np.array(aucs), s10 / m + s01 / n
 
 
+def _cluster_deviations(y: np.ndarray, s: np.ndarray, codes: np.ndarray, n_units: int):
+    """The AUC and each cluster's share of its deviation (Obuchowski, 1997).
+
+    Each row's placement (for a positive, the share of negatives it outranks; for a negative, the
+    share of positives that outrank it), minus the AUC, is summed per cluster; the AUC's variance
+    is read off the spread of those sums, so rows of one cluster count together.
+    """
+    pos = y == 1
+    m, n = int(pos.sum()), int((~pos).sum())
+    ranks = stats.rankdata(s)  # midranks: ties count one half
+    v10 = (ranks[pos] - stats.rankdata(s[pos])) / n
+    v01 = 1.0 - (ranks[~pos] - stats.rankdata(s[~pos])) / m
+    auc = float(v10.mean())
+    per_cluster = (np.bincount(codes[pos], weights=v10 - auc, minlength=n_units) / m
+                   + np.bincount(codes[~pos], weights=v01 - auc, minlength=n_units) / n)
+    return auc, per_cluster
+
+
+def _clustered_normal(estimate: float, deviations: np.ndarray, confidence: float, bounds) -> Interval:
+    k = len(deviations)
+    variance = k / (k - 1) * float(np.sum(deviations ** 2))
+    interval = _normal(estimate, variance, confidence, bounds)
+    return Interval(interval.estimate, interval.low, interval.high, confidence, f"clustered DeLong over {k} clusters")
+
+
+def _check_method(method, metric) -> str:
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    if method == "delong" and metric != "roc_auc" and metric is not roc_auc:
+        raise ValueError(f"method='delong' is for ROC AUC only, not {metric!r}")
+    return method
+
+
 def _normal(estimate: float, variance: float, confidence: float, bounds=(-np.inf, np.inf)) -> Interval:
     half = float(stats.norm.ppf((1 + confidence) / 2)) * float(np.sqrt(max(variance, 0.0)))
     low, high = max(bounds[0], estimate - half), min(bounds[1], estimate + half)
@@ -467,7 +503,7 @@ def _percentile(estimate: float, draws: np.ndarray, confidence: float, what: str
 
 
 def metric_interval(metric, y_true, y_score=None, *, groups=None, confidence: float = 0.95,
-                    n_resamples: int = 1000, random_state: int = 0) -> Interval:
+                    n_resamples: int = 1000, random_state: int = 0, method: str = "auto") -> Interval:
     """A metric on a sample with its percentile-bootstrap confidence interval.
 
     Parameters
@@ -481,20 +517,31 @@ def metric_interval(metric, y_true, y_score=None, *, groups=None, confidence: fl
         A label per row; whole groups are resampled (rows of one session move together).
     confidence, n_resamples, random_state
         Coverage of the interval, number of resamples (at least 100) and the seed that draws them.
+    method : {"auto", "bootstrap", "delong"}
+        ``"auto"``: DeLong's normal interval for ROC AUC without groups, the bootstrap otherwise.
+        ``"bootstrap"``: the bootstrap always. ``"delong"`` (ROC AUC only): a normal interval from
+        DeLong's placements; with ``groups`` their sums per group set the variance (Obuchowski's
+        clustered DeLong, 1997), which treats groups as independent as the grouped bootstrap
+        does, from one ranking of the scores instead of a thousand resamples.
 
     Returns
     -------
     Interval
-        ROC AUC without groups gets DeLong's normal interval (no resampling needed); everything
-        else a percentile-bootstrap interval over the resamples in which the metric is defined.
+        ROC AUC without groups gets DeLong's normal interval (no resampling needed) unless
+        ``method="bootstrap"``; everything else a percentile-bootstrap interval over the
+        resamples in which the metric is defined, or with ``method="delong"`` a normal interval.
 
     Introduced in chapter 1 ("Overview"); chapter 6 discusses it.
     """
     confidence = _confidence(confidence)
     n_resamples = check_int("n_resamples", n_resamples, minimum=100)
     random_state = check_int("random_state", random_state, minimum=0)
+    method = _check_method(method, metric)
     m = _Metric(metric, y_true, y_score, groups)
-    if m.kind == "roc_auc" and not m.grouped:
+    if m.kind == "roc_auc" and m.grouped and method == "delong":
+        auc, deviations = _cluster_deviations(m.y, m.s, m.codes, m.n_units)
+        return _clustered_normal(auc, deviations, confidence, (0.0, 1.0))
+    if m.kind == "roc_auc" and not m.grouped and method != "bootstrap":
         aucs, cov = _delong(m.y, [m.s])
         return _normal(aucs[0], cov[0, 0], confidence, bounds=(0.0, 1.0))
     draws = np.concatenate([m.values(c) for c in _resampled_counts(m.n_units, n_resamples, random_state)])
@@ -502,7 +549,7 @@ def metric_interval(metric, y_true, y_score=None, *, groups=None, confidence: fl
 
 
 def difference_interval(metric, y_true, score_a, score_b=None, *, groups=None, confidence: float = 0.95,
-                        n_resamples: int = 1000, random_state: int = 0) -> Interval:
+                        n_resamples: int = 1000, random_state: int = 0, method: str = "auto") -> Interval:
     """``metric(a) - metric(b)`` on the same rows, with a paired interval.
 
     Both metrics are computed on each resample, so what the rows share cancels; the interval of the
@@ -517,20 +564,23 @@ def difference_interval(metric, y_true, score_a, score_b=None, *, groups=None, c
         Labels of the rows (None for ``"mean"``).
     score_a, score_b : array-like
         The two scorers' scores on the same rows (for ``"mean"``, the two value arrays).
-    groups, confidence, n_resamples, random_state
-        As in :func:`metric_interval`.
+    groups, confidence, n_resamples, random_state, method
+        As in :func:`metric_interval`. With ``method="delong"`` and ``groups``, both scores'
+        group deviations are taken on the same rows, so what a group does to both cancels.
 
     Returns
     -------
     Interval
-        ROC AUC without groups gets DeLong's paired normal interval; everything else a paired
-        percentile-bootstrap interval (the same resamples for both).
+        ROC AUC without groups gets DeLong's paired normal interval (unless
+        ``method="bootstrap"``); everything else a paired percentile-bootstrap interval (the same
+        resamples for both), or with ``method="delong"`` clustered DeLong's paired interval.
 
     Introduced in chapter 1 ("Overview"); chapter 6 discusses it.
     """
     confidence = _confidence(confidence)
     n_resamples = check_int("n_resamples", n_resamples, minimum=100)
     random_state = check_int("random_state", random_state, minimum=0)
+    method = _check_method(method, metric)
     if metric == "mean":
         if y_true is not None:
             raise ValueError("for the 'mean' metric pass y_true=None and the two value arrays")
@@ -544,7 +594,13 @@ def difference_interval(metric, y_true, score_a, score_b=None, *, groups=None, c
             raise ValueError("difference_interval needs score_b")
         a = _Metric(metric, y_true, score_a, groups, score_name="score_a")
         b = _Metric(metric, y_true, score_b, groups, score_name="score_b")
-        if a.kind == "roc_auc" and not a.grouped:
+        if a.kind == "roc_auc" and a.grouped and method == "delong":
+            auc_a, dev_a = _cluster_deviations(a.y, a.s, a.codes, a.n_units)
+            auc_b, dev_b = _cluster_deviations(b.y, b.s, b.codes, b.n_units)
+            interval = _clustered_normal(auc_a - auc_b, dev_a - dev_b, confidence, (-1.0, 1.0))
+            return Interval(interval.estimate, interval.low, interval.high, confidence,
+                            interval.method.replace("DeLong", "DeLong difference"))
+        if a.kind == "roc_auc" and not a.grouped and method != "bootstrap":
             aucs, cov = _delong(a.y, [a.s, b.s])
             return _normal(aucs[0] - aucs[1], cov[0, 0] + cov[1, 1] - 2 * cov[0, 1], confidence)
     draws = np.concatenate([a.values(c) - b.values(c)

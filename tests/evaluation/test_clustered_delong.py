@@ -1,10 +1,19 @@
-"""Clustered DeLong intervals (chapter 2): DeLong's with one row per cluster, the grouped bootstrap's with clusters."""
+"""method="delong" with groups: clustered DeLong intervals (chapter 2), DeLong's with one row per cluster,
+the grouped bootstrap's with clusters."""
 import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
 from dmls.evaluation import difference_interval, metric_interval
-from dmls.evaluation.clustered_auc import clustered_auc_difference, clustered_auc_interval
+
+
+def clustered_auc_interval(y_true, y_score, *, groups, confidence=0.95):
+    return metric_interval("roc_auc", y_true, y_score, groups=groups, confidence=confidence, method="delong")
+
+
+def clustered_auc_difference(y_true, score_a, score_b, *, groups, confidence=0.95):
+    return difference_interval("roc_auc", y_true, score_a, score_b, groups=groups, confidence=confidence,
+                               method="delong")
 
 
 def clustered_data(n_groups=600, size=8, effect=1.5, seed=0):
@@ -59,10 +68,9 @@ def test_coverage_over_fresh_draws():
 @pytest.mark.parametrize("kwargs, error, words", [
     (dict(y_true=[1, 1, 1], y_score=[0.1, 0.2, 0.3], groups=[0, 1, 2]), ValueError, "both classes"),
     (dict(y_true=[0, 1, 2], y_score=[0.1, 0.2, 0.3], groups=[0, 1, 2]), ValueError, "0/1"),
-    (dict(y_true=[0, 1, 1], y_score=[0.1, 0.2], groups=[0, 1, 2]), ValueError, "shape"),
+    (dict(y_true=[0, 1, 1], y_score=[0.1, 0.2], groups=[0, 1, 2]), ValueError, "has 2 values"),
     (dict(y_true=[0, 1, 1], y_score=[0.1, np.nan, 0.3], groups=[0, 1, 2]), ValueError, "NaN"),
-    (dict(y_true=[0, 1, 1], y_score=[0.1, 0.2, 0.3], groups=None), TypeError, "groups is required"),
-    (dict(y_true=[0, 1, 1], y_score=[0.1, 0.2, 0.3], groups=[0, 0, 0]), ValueError, "two clusters"),
+    (dict(y_true=[0, 1, 1], y_score=[0.1, 0.2, 0.3], groups=[0, 0, 0]), ValueError, "two groups"),
     (dict(y_true=[0, 1, 1], y_score=[0.1, 0.2, 0.3], groups=[0, 1]), ValueError, "one label per row"),
     (dict(y_true=[0, 1, 1], y_score=[0.1, 0.2, 0.3], groups=[0.0, np.nan, 1.0]), ValueError, "missing"),
     (dict(y_true=[0, 1, 1], y_score=[0.1, 0.2, 0.3], groups=[0, 1, 2], confidence=1.0), ValueError, "confidence"),
@@ -76,3 +84,39 @@ def test_bad_input_gets_a_clear_error(kwargs, error, words):
 def test_difference_needs_two_scores_of_the_same_length():
     with pytest.raises(ValueError, match="score_b"):
         clustered_auc_difference([0, 1, 1, 0], [0.1, 0.2, 0.3, 0.4], [0.1, 0.2], groups=[0, 1, 2, 3])
+
+
+def test_without_groups_delong_is_the_default_and_bootstrap_can_be_asked_for():
+    y, a, b, _ = clustered_data(effect=0.0)
+    default = metric_interval("roc_auc", y, a)
+    assert metric_interval("roc_auc", y, a, method="delong") == default
+    assert default.method == "DeLong"
+    boot = metric_interval("roc_auc", y, a, method="bootstrap", n_resamples=2000)
+    assert boot.method == "percentile bootstrap"
+    assert boot.estimate == default.estimate and boot.half_width == pytest.approx(default.half_width, rel=0.15)
+    boot_d = difference_interval("roc_auc", y, a, b, method="bootstrap", n_resamples=2000)
+    assert boot_d.half_width == pytest.approx(difference_interval("roc_auc", y, a, b).half_width, rel=0.15)
+
+
+def test_grouped_default_is_still_the_bootstrap():
+    y, a, _, g = clustered_data()
+    assert metric_interval("roc_auc", y, a, groups=g, n_resamples=200).method == "percentile bootstrap"
+    assert clustered_auc_interval(y, a, groups=g).method.startswith("clustered DeLong over 600")
+
+
+@pytest.mark.parametrize("metric", ["log_loss", "average_precision", "mean"])
+def test_delong_is_for_roc_auc_only(metric):
+    y, a, b, g = clustered_data()
+    p = 1 / (1 + np.exp(-a))
+    args = (p,) if metric != "mean" else ()
+    with pytest.raises(ValueError, match="ROC AUC only"):
+        metric_interval(metric, y.astype(float), *args, groups=g, method="delong")
+
+
+@pytest.mark.parametrize("method", ["DeLong", "exact", None, 1])
+def test_unknown_method_is_refused(method):
+    y, a, _, g = clustered_data()
+    with pytest.raises(ValueError, match="method must be one of"):
+        metric_interval("roc_auc", y, a, groups=g, method=method)
+    with pytest.raises(ValueError, match="method must be one of"):
+        difference_interval("roc_auc", y, a, a, groups=g, method=method)
