@@ -109,6 +109,7 @@ bench: $(INSTALLED)  ## run the benchmarks, print their figures, fail below thei
 	$(BIN)/python benchmarks/bench_data.py --check
 	$(BIN)/python benchmarks/bench_distributed.py --check
 	$(BIN)/python benchmarks/bench_intervals.py --check
+	$(BIN)/python benchmarks/bench_interval_paths.py --check
 	$(BIN)/python benchmarks/bench_serving.py --check
 	$(BIN)/python benchmarks/bench_notebooks.py --check
 
