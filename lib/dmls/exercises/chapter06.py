@@ -60,8 +60,9 @@ def _(answer):
     return close_to(answer, pipeline_bubble(4, 12), abs=1e-3, what="the idle fraction")
 
 
-@exercise("6.4", question="Should the ranker pass an invariance test on the user's region? "
-          "Answer True or False, from what the simulator's dmls.world.config.Behaviour does with a region.",
+@exercise("6.4", question="Should a ranker that learned the chapter's marketplace pass an invariance test "
+          "on the user's region? Answer True or False, from what the simulator's "
+          "dmls.world.config.Behaviour does with a region (a question about the data, not about rules).",
           hint="look at dmls.world.config.Behaviour: does a user's region change the click probability?",
           wrong_answers=(True,))
 def _(answer):
