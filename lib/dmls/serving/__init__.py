@@ -17,6 +17,7 @@ _EXPORTS = {
                     "model_size_bytes", "prune_magnitude", "quantize_dynamic", "sparsity"),
     # batch and online prediction (chapter 7, "Batch Prediction Versus Online Prediction")
     "batch": ("PrecomputedScores", "batch_predict"),
+    "policies": ("BatchPredictionPolicy", "OnlineScoringPolicy"),
     # the fast online path (chapter 7, "Model Deployment and Prediction Service")
     "compiled": ("CompiledFeatures", "CompiledScorer"),
     "service": ("CANDIDATE_FIELDS", "CONTEXT_FIELDS", "ClickScorer", "PredictRequest", "RankCandidate",
