@@ -342,3 +342,25 @@ def test_the_answers_are_documented_and_a_big_batch_is_scored_alike(fitted, requ
     assert answer.status_code == 200 and answer.headers["content-type"] == "application/json"
     np.testing.assert_allclose(answer.json()["p_click"], scorer.score_many(big), rtol=0, atol=1e-9)
     assert client.get("/metrics").json()["predictions"] == INLINE_ROWS + 1
+
+
+def test_the_shortcut_answers_exactly_what_the_endpoints_answer(requests_, client):
+    """A valid body sent as ``application/json`` is answered by the middleware's shortcut; the same
+    body under another JSON content type goes through FastAPI's endpoint: the same bytes either
+    way, and both counted."""
+    context, _ = split(requests_[5])
+    candidates = list({r["item_id"]: split(r)[1] for r in requests_}.values())
+    bodies = {"/predict": requests_[0], "/predict/batch": requests_[:7], "/rank": {"context": context, "candidates": candidates}}
+    for path, body in bodies.items():
+        content = json.dumps(body).encode()
+        answers = [client.post(path, content=content, headers={"content-type": kind})
+                   for kind in ("application/json", "application/json; charset=utf-8", "application/vnd.api+json")]
+        assert [a.status_code for a in answers] == [200, 200, 200], path
+        assert answers[0].content == answers[1].content == answers[2].content, path
+        assert {a.headers["content-type"] for a in answers} == {"application/json"}
+    invalid = json.dumps(bad(requests_[0], position=0)).encode()
+    refusals = [client.post("/predict", content=invalid, headers={"content-type": kind})
+                for kind in ("application/json", "application/json; charset=utf-8")]
+    assert [r.status_code for r in refusals] == [422, 422] and refusals[0].content == refusals[1].content
+    metrics = client.get("/metrics").json()
+    assert metrics["by_status"] == {"200": 9, "422": 2} and metrics["predictions"] == 3 * (1 + 7 + len(candidates))

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
 import logging
 import math
 import socket
@@ -36,7 +37,8 @@ from fastapi import Body, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, create_model, model_validator
+from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, create_model,
+                      model_validator)
 
 from dmls._validation import check_int, check_number
 from dmls.features.pipeline import REQUEST_FIELDS
@@ -446,6 +448,10 @@ class RankResponse(BaseModel):
     fallback: _Fallen
 
 
+#: The body of ``POST /predict/batch``, as FastAPI checks it.
+_BATCH = TypeAdapter(Annotated[list[PredictRequest], Field(min_length=1, max_length=MAX_BATCH)])
+
+
 # ---------------------------------------------------------------------- metrics
 class _Metrics:
     """Request counts and a window of recent latencies, shared by the server's threads."""
@@ -528,10 +534,32 @@ class _Guard:
     or it was streamed in chunks); a failure the app did not answer becomes a JSON 400 (a body
     nested too deeply to parse) or 500, so that the connection stays open and ``/metrics`` sees
     it. Plain ASGI rather than Starlette's ``BaseHTTPMiddleware``, which costs about a
-    millisecond a request."""
+    millisecond a request.
 
-    def __init__(self, app, limit: int, metrics: "_Metrics"):
+    ``shortcuts`` maps a POST path to (validate, answer): a body sent as ``application/json``
+    that ``json.loads`` parses (as Starlette does) and ``validate`` accepts (the model FastAPI
+    would check it with) is answered by ``answer`` here, without FastAPI's routing, dependency
+    solving and middleware, which cost about as much as scoring a slate. Anything else — not JSON,
+    invalid, another content type — goes to the app, which refuses it as it always has."""
+
+    def __init__(self, app, limit: int, metrics: "_Metrics", shortcuts: Mapping | None = None):
         self.app, self.limit, self.metrics = app, limit, metrics
+        self.shortcuts = dict(shortcuts or {})
+
+    def _shortcut(self, scope, body: bytes):
+        """``answer(valid request)`` (a coroutine) if this request takes a shortcut, else None."""
+        route = self.shortcuts.get(scope.get("path")) if scope.get("method") == "POST" else None
+        if route is None:
+            return None
+        types = [value for name, value in scope.get("headers") or () if name.lower() == b"content-type"]
+        if types != [b"application/json"]:
+            return None
+        validate, answer = route
+        try:
+            request = validate(json.loads(body))
+        except Exception:  # noqa: BLE001 - not JSON, or not valid: the app gives its 400 or 422
+            return None
+        return answer(request)
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -551,6 +579,8 @@ class _Guard:
             if body is None:
                 await self._json(send_counted, 413, f"the request body is larger than {self.limit:,} bytes",
                                  "body: too large")
+            elif (answer := self._shortcut(scope, body)) is not None:
+                await self._json(send_counted, 200, content=await answer)
             else:
                 await self.app(scope, self._replay(body, receive), send_counted)
         except Exception as error:  # noqa: BLE001 - whatever failed, answer and keep the connection
@@ -596,8 +626,8 @@ class _Guard:
         return replay
 
     @staticmethod
-    async def _json(send, status: int, detail: str, reason: str) -> None:
-        payload = orjson.dumps({"detail": detail, "reason": reason})
+    async def _json(send, status: int, detail: str = "", reason: str = "", content: dict | None = None) -> None:
+        payload = orjson.dumps({"detail": detail, "reason": reason} if content is None else content)
         await send({"type": "http.response.start", "status": status,
                     "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]})
         await send({"type": "http.response.body", "body": payload})
@@ -740,24 +770,19 @@ def prediction_app(scorer: ClickScorer, deadline_ms: float | None = None, compil
     def version() -> dict:
         return {"version": scorer.version, "model": type(scorer.model).__name__, "n_features": scorer.n_features}
 
-    # The prediction endpoints are coroutines that answer with orjson's bytes: FastAPI would run a
-    # plain function, and then the check and serialisation of its answer, each in a thread of its
-    # pool, and encode the answer with jsonable_encoder, which together cost more than the scoring.
-    @app.post("/predict", response_model=PredictResponse)
-    async def predict(request: PredictRequest) -> Response:
+    # What each prediction endpoint answers to a valid request, as a dict.
+    async def answer_predict(request: PredictRequest) -> dict:
         row = request.model_dump()
         p, why = await run("prediction", lambda: _finite_all([fast.score_one(row)])[0], 1, fallback.probability)
-        return _json_response({"p_click": p, "version": scorer.version, "fallback": why})
+        return {"p_click": p, "version": scorer.version, "fallback": why}
 
-    @app.post("/predict/batch", response_model=BatchResponse)
-    async def predict_batch(requests: Annotated[list[PredictRequest], Body(min_length=1, max_length=MAX_BATCH)]) -> Response:
+    async def answer_batch(requests: list[PredictRequest]) -> dict:
         rows = [r.model_dump() for r in requests]
         p, why = await run("batch prediction", lambda: _finite_all(fast.score_many(rows)), len(rows),
                            lambda: [fallback.probability()] * len(rows))
-        return _json_response({"p_click": p, "version": scorer.version, "fallback": why})
+        return {"p_click": p, "version": scorer.version, "fallback": why}
 
-    @app.post("/rank", response_model=RankResponse)
-    async def rank(request: RankRequest) -> Response:
+    async def answer_rank(request: RankRequest) -> dict:
         body = request.model_dump()
         context, candidates = body["context"], body["candidates"]
 
@@ -767,13 +792,33 @@ def prediction_app(scorer: ClickScorer, deadline_ms: float | None = None, compil
             return ranking
 
         ranking, why = await run("ranking", ranked, len(candidates), lambda: fallback.rank(candidates))
-        return _json_response({"ranking": ranking, "version": scorer.version, "fallback": why})
+        return {"ranking": ranking, "version": scorer.version, "fallback": why}
+
+    # The prediction endpoints are coroutines that answer with orjson's bytes: FastAPI would run a
+    # plain function, and then the check and serialisation of its answer, each in a thread of its
+    # pool, and encode the answer with jsonable_encoder, which together cost more than the scoring.
+    # A valid JSON request rarely reaches them: _Guard answers it through the same answer_* (see
+    # _Guard.shortcuts); these answer the rest, and describe every endpoint in the schema.
+    @app.post("/predict", response_model=PredictResponse)
+    async def predict(request: PredictRequest) -> Response:
+        return _json_response(await answer_predict(request))
+
+    @app.post("/predict/batch", response_model=BatchResponse)
+    async def predict_batch(requests: Annotated[list[PredictRequest], Body(min_length=1, max_length=MAX_BATCH)]) -> Response:
+        return _json_response(await answer_batch(requests))
+
+    @app.post("/rank", response_model=RankResponse)
+    async def rank(request: RankRequest) -> Response:
+        return _json_response(await answer_rank(request))
 
     @app.get("/metrics")
     def get_metrics() -> dict:
         return metrics.snapshot()
 
-    app.add_middleware(_Guard, limit=MAX_BODY_BYTES, metrics=metrics)  # outermost: before anything reads
+    shortcuts = {"/predict": (PredictRequest.model_validate, answer_predict),
+                 "/predict/batch": (_BATCH.validate_python, answer_batch),
+                 "/rank": (RankRequest.model_validate, answer_rank)}
+    app.add_middleware(_Guard, limit=MAX_BODY_BYTES, metrics=metrics, shortcuts=shortcuts)  # outermost
     return app
 
 
