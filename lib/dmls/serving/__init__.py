@@ -21,7 +21,7 @@ _EXPORTS = {
     # the fast online path (chapter 7, "Model Deployment and Prediction Service")
     "compiled": ("CompiledFeatures", "CompiledScorer"),
     "service": ("CANDIDATE_FIELDS", "CONTEXT_FIELDS", "ClickScorer", "PredictRequest", "RankCandidate",
-                "RankContext", "RankRequest", "prediction_app"),
+                "RankContext", "RankRequest", "listening_socket", "prediction_app", "serve_workers"),
     # latency as a distribution, and the queue that makes its tail (chapter 1, "Computational priorities")
     "latency": ("PERCENTILES", "latency_summary", "max_utilisation", "mm1_sojourn", "simulate_queue"),
 }
