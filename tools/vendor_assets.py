@@ -2,11 +2,11 @@
 """Fetch the browser scripts the book serves itself, so that the site works offline.
 
 Jupyter Book pages normally load require.js, the ipywidgets HTML manager and MathJax from public
-CDNs. This script fetches pinned releases of them once with the ordinary npm client (``npm pack
-NAME@VERSION``, which goes through whatever registry or mirror the user has configured: no
-address is written here), checks each tarball against the integrity hash recorded below (the
-sha512 npm's lock files use), and unpacks the files the site needs into ``book/_vendor`` (copied
-into ``_build/html/_static``). Tarballs are cached in ``~/.cache/dmls-book`` so that fresh clones
+CDNs, and chapter 7's browser page needs ONNX Runtime Web. This script fetches pinned releases of
+them once with the ordinary npm client (``npm pack NAME@VERSION``, which goes through whatever
+registry or mirror the user has configured: no address is written here), checks each tarball
+against the integrity hash recorded below (the sha512 npm's lock files use), and unpacks the files
+the site needs into ``book/_vendor`` (copied into ``_build/html/_static``). Tarballs are cached in ``~/.cache/dmls-book`` so that fresh clones
 do not fetch them again; a cached tarball is checked again every time it is used.
 
 Usage: vendor_assets.py [DEST]      (default: book/_vendor next to this repository's root)
@@ -51,6 +51,17 @@ ASSETS = [
                     "package/es5/output/chtml.js": "mathjax/output/chtml.js",
                     "package/es5/a11y/": "mathjax/a11y/", "package/es5/ui/": "mathjax/ui/",
                     "package/es5/sre/": "mathjax/sre/", "package/es5/adaptors/": "mathjax/adaptors/"},
+    },
+    {
+        # Chapter 7 ("ML in Browsers"): the page where the reader's browser runs the click model.
+        # The WASM backend needs only its ES-module entry point and the SIMD build it loads
+        # (14 MB of the 33 MB tarball); the page asks for one thread, as a site without
+        # cross-origin isolation headers gets anyway.
+        "name": "onnxruntime-web", "version": "1.30.0",
+        "integrity": "sha512-q0y+JrrtukXSzsBWEMccVfqX25LRmosXHF+CaRJmg8pZClzcV7svNc4rKY3jL02Vb7QmRMDs1SigqR4CXAfKYQ==",
+        "members": {"package/dist/ort.wasm.min.mjs": "onnxruntime-web/ort.wasm.min.mjs",
+                    "package/dist/ort-wasm-simd-threaded.mjs": "onnxruntime-web/ort-wasm-simd-threaded.mjs",
+                    "package/dist/ort-wasm-simd-threaded.wasm": "onnxruntime-web/ort-wasm-simd-threaded.wasm"},
     },
 ]
 STAMP = "ASSETS.json"
