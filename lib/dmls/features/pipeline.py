@@ -449,9 +449,11 @@ class FeaturePipeline(TransformerMixin, BaseEstimator):
 
     def transform_requests(self, requests: Sequence[Mapping]):
         """Features of several requests as they arrive over HTTP, one row each, in one batch: the
-        rows :meth:`transform_one` would give one at a time. Every field is checked as
-        :func:`impression_attributes` says (``position`` a whole number from 1, ids integers
-        within int64, times not bare numbers, categories non-blank strings, numbers finite)."""
+        rows :meth:`transform_one` would give one at a time. The list is checked first (a list of
+        dicts, each with every field: :func:`_checked_requests`, which chapter 7's compiled path
+        shares), then every field as :func:`impression_attributes` says (``position`` a whole
+        number from 1, ids integers within int64, times not bare numbers, categories non-blank
+        strings, numbers finite)."""
         requests = _checked_requests(requests)
         rows = pd.DataFrame({f: [r[f] for r in requests] for f in REQUEST_FIELDS}, dtype=object)
         return self.transform(rows)
