@@ -14,7 +14,7 @@ from dmls._lazy import lazy_exports
 _EXPORTS = {
     # compression (chapter 7, "Model Compression")
     "compression": ("compression_report", "distill", "distillation_loss", "factorize_linear", "low_rank",
-                    "model_size_bytes", "prune_magnitude", "quantize_dynamic", "sparsity"),
+                    "model_size_bytes", "prune_magnitude", "quantize_dynamic", "remove_dead_neurons", "sparsity"),
     # batch and online prediction (chapter 7, "Batch Prediction Versus Online Prediction")
     "batch": ("PrecomputedScores", "batch_predict"),
     "policies": ("BatchPredictionPolicy", "OnlineScoringPolicy"),

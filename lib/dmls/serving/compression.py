@@ -235,7 +235,8 @@ def prune_magnitude(model, amount: float = 0.5, *, structured: bool = False):
     TorchClassifier
         A copy with the pruned network. Its tensors keep their dense shape (the zeros are still
         stored), so :func:`model_size_bytes` does not change: pruning saves space only with sparse
-        storage or, for structured pruning, by rebuilding smaller layers.
+        storage or, for structured pruning, by rebuilding smaller layers
+        (:func:`remove_dead_neurons`).
 
     Introduced in chapter 7 ("Model Compression": pruning).
     """
@@ -272,6 +273,72 @@ def _prune_neurons(layers, amount: float) -> None:
             prune.custom_from_mask(layer, "bias", mask=layer.weight_mask[:, 0])
             prune.remove(layer, "bias")
         prune.remove(layer, "weight")
+
+
+def remove_dead_neurons(model):
+    """Rebuild a network without its dead hidden neurons, so that structured pruning saves space
+    and time: a neuron whose incoming weights and bias are all zero outputs ``relu(0) = 0``, so
+    its row of its layer and its column of the next layer can be dropped without changing any
+    prediction. :func:`prune_magnitude` with ``structured=True`` leaves such neurons in dense
+    tensors of the original shape; this makes the layers narrower.
+
+    Parameters
+    ----------
+    model : TorchClassifier
+        A fitted, float classifier whose network is linear layers with a ReLU between each pair
+        (as :class:`~dmls.models.TorchClassifier` builds them, or as :func:`low_rank` leaves
+        them); it is not changed.
+
+    Returns
+    -------
+    TorchClassifier
+        A copy with the same predictions (to floating-point rounding) and narrower hidden layers.
+        A layer whose neurons are all dead keeps one, so that every layer has a width.
+
+    Raises
+    ------
+    ValueError
+        If the network has a layer other than ``Linear`` and ``ReLU``, or two activations in a row.
+
+    Introduced in chapter 7 ("Model Compression": pruning).
+    """
+    import torch
+    import torch.nn as nn
+
+    _check_model(model)
+    compressed = copy.deepcopy(model)
+    layers = list(compressed.module_)
+    for i, layer in enumerate(layers):
+        if not isinstance(layer, (nn.Linear, nn.ReLU)):
+            raise ValueError(f"remove_dead_neurons handles Linear and ReLU layers only; layer {i} is "
+                             f"{type(layer).__name__}")
+        if isinstance(layer, nn.ReLU) and (i == 0 or not isinstance(layers[i - 1], nn.Linear)):
+            raise ValueError(f"layer {i} is a ReLU that does not follow a Linear layer")
+    with torch.no_grad():
+        for i in range(len(layers) - 2):
+            first, activation, second = layers[i], layers[i + 1], layers[i + 2]
+            if not (isinstance(first, nn.Linear) and isinstance(activation, nn.ReLU)
+                    and isinstance(second, nn.Linear)):
+                continue
+            dead = (first.weight == 0).all(dim=1)
+            if first.bias is not None:
+                dead &= first.bias == 0
+            keep = torch.nonzero(~dead).flatten()
+            if len(keep) == 0:
+                keep = torch.tensor([0])
+            if len(keep) == first.out_features:
+                continue
+            narrower = nn.Linear(first.in_features, len(keep), bias=first.bias is not None)
+            narrower.weight.copy_(first.weight[keep])
+            if first.bias is not None:
+                narrower.bias.copy_(first.bias[keep])
+            following = nn.Linear(len(keep), second.out_features, bias=second.bias is not None)
+            following.weight.copy_(second.weight[:, keep])
+            if second.bias is not None:
+                following.bias.copy_(second.bias)
+            layers[i], layers[i + 2] = narrower, following
+    compressed.module_ = nn.Sequential(*layers).eval()
+    return compressed
 
 
 # ---------------------------------------------------------------- low-rank factorization
