@@ -9,6 +9,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 VENDORED := book/_vendor/ASSETS.json
+# Chapter 7's browser page: its model and data, built from the library (not committed).
+EDGE_MODEL := book/_vendor/edge-model/slates.json
 SITE := _build/html
 COMMITTED_BUILD := _build/committed
 COMMITTED_SITE := $(COMMITTED_BUILD)/_build/html
@@ -53,7 +55,10 @@ install: $(INSTALLED)  ## create .venv with the exact versions in requirements.l
 $(VENDORED): tools/vendor_assets.py | $(INSTALLED)
 	$(BIN)/python tools/vendor_assets.py
 
-vendor: $(VENDORED)  ## fetch the scripts the site serves itself (require.js, ipywidgets, MathJax)
+vendor: $(VENDORED)  ## fetch the scripts the site serves itself (require.js, ipywidgets, MathJax, ONNX Runtime Web)
+
+$(EDGE_MODEL): tools/build_edge_model.py $(VENDORED) $(shell find lib/dmls -name '*.py') requirements.lock | $(INSTALLED)
+	$(LIB_OMP) $(BIN)/python tools/build_edge_model.py $(dir $@)
 
 lock: $(INSTALLED)  ## re-resolve requirements.lock and environment.yml from pyproject.toml
 	$(BIN)/pip-compile --quiet --all-extras --strip-extras --allow-unsafe --annotation-style=line \
@@ -61,11 +66,11 @@ lock: $(INSTALLED)  ## re-resolve requirements.lock and environment.yml from pyp
 	$(BIN)/python tools/write_environment.py requirements.lock environment.yml
 
 # ----------------------------------------------------------------------------- the book
-book: $(INSTALLED) $(VENDORED)  ## execute every notebook and build the site into _build/html
+book: $(INSTALLED) $(VENDORED) $(EDGE_MODEL)  ## execute every notebook and build the site into _build/html
 	@$(BIN)/python tools/cache_key.py _build
 	$(BIN)/jupyter-book build . -W -n --keep-going
 
-site-committed: $(INSTALLED) $(VENDORED)  ## build the site from the committed notebook outputs, without running them (make test, after nbval)
+site-committed: $(INSTALLED) $(VENDORED) $(EDGE_MODEL)  ## build the site from the committed notebook outputs, without running them (make test, after nbval)
 	$(BIN)/jupyter-book build . -W -n --keep-going --path-output $(COMMITTED_BUILD) \
 	    --config "$$($(BIN)/python tools/committed_config.py $(COMMITTED_BUILD))"
 

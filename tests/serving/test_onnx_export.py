@@ -81,3 +81,57 @@ def test_bad_input_is_named(data, models):
         to_onnx(TorchClassifier(), 3)
     with pytest.raises(ValueError, match="n_features"):
         to_onnx(models["logistic regression"], 0)
+
+
+@pytest.fixture(scope="module")
+def page_data():
+    from sklearn.linear_model import LogisticRegression
+
+    from dmls.features import FeaturePipeline
+    from dmls.serving import ClickScorer
+    from dmls.serving.onnx_export import browser_slates
+
+    world = World(seed=4, n_users=500, n_items=200, n_sellers=20)
+    rows = world.run(days=2).labeled_impressions()
+    features = FeaturePipeline(brand_buckets=16, cross_buckets=16)
+    scorer = ClickScorer(features, LogisticRegression(max_iter=500).fit(features.fit_transform(rows), rows["clicked"]), version="t")
+    log = world.run(days=1, record_candidates=True)
+    return scorer, log, browser_slates(scorer, log, n_users=3, sessions_per_user=2, seed=1)
+
+
+def test_browser_slates_ship_the_pipelines_rows_and_the_scorers_scores(page_data):
+    import pandas as pd
+
+    scorer, log, data = page_data
+    assert len(data["users"]) == 3 and all(len(u["sessions"]) == 2 for u in data["users"])
+    json.dumps(data, allow_nan=False)  # strict JSON: no NaN reaches the page
+    onnx_model = OnnxModel(to_onnx(scorer.model, data["n_features"]))
+    for user in data["users"]:
+        for session in user["sessions"]:
+            retrieved = log.candidates[log.candidates["session_id"] == session["session_id"]]
+            assert [c["item_id"] for c in session["candidates"]] == retrieved.sort_values("retrieved")["item_id"].tolist()
+            X = np.zeros((len(session["candidates"]), data["n_features"]))
+            for i, c in enumerate(session["candidates"]):
+                X[i, c["features"]["indices"]] = c["features"]["values"]
+            frame = pd.DataFrame([{**session["context"], **{k: c[k] for k in c if k not in ("features", "python_score", "title")},
+                                   "position": data["ranking_position"]} for c in session["candidates"]])
+            for column in ("shown_at", "signup_at", "listed_at"):
+                frame[column] = pd.to_datetime(frame[column])
+            np.testing.assert_allclose(X, scorer.pipeline.transform(frame).toarray(), rtol=0, atol=1e-12)
+            python = np.array([c["python_score"] for c in session["candidates"]])
+            np.testing.assert_allclose(python, scorer.score_frame(frame), rtol=0, atol=1e-12)
+            np.testing.assert_allclose(onnx_model.predict_proba(X)[:, data["positive_column"]], python, atol=1e-5)
+
+
+def test_browser_slates_refuse_bad_input(page_data):
+    from dmls.serving.onnx_export import browser_slates
+
+    scorer, log, _ = page_data
+    with pytest.raises(TypeError, match="ClickScorer"):
+        browser_slates(scorer.model, log)
+    with pytest.raises(ValueError, match="record_candidates"):
+        browser_slates(scorer, World(seed=1, n_users=50, n_items=30).run(days=1))
+    with pytest.raises(ValueError, match="n_users"):
+        browser_slates(scorer, log, n_users=0)
+    with pytest.raises(ValueError, match="fewer than n_users"):
+        browser_slates(scorer, log, n_users=1_000)

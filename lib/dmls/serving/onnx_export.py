@@ -166,3 +166,116 @@ class OnnxModel:
             raise TypeError(f"X must hold real numbers, got dtype {X.dtype}")
         out = self.session.run([self._output], {self._input.name: X.astype(np.float32)})[0]
         return np.asarray(out, dtype=float)
+
+
+def _json_value(value):
+    """A JSON-ready scalar: ISO 8601 for times, None for missing, Python numbers and strings."""
+    import pandas as pd
+
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NaT:
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    if isinstance(value, np.datetime64):
+        return None if np.isnat(value) else pd.Timestamp(value).isoformat()
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return None if np.isnan(value) else float(value)
+    return value
+
+
+def browser_slates(scorer, log, *, n_users: int = 6, sessions_per_user: int = 3, seed: int = 0) -> dict:
+    """The data of the book's browser page: a few users' sessions, each with its retrieved
+    candidates as feature rows and the scores the Python scorer gives them.
+
+    The features are computed here, in Python, by the scorer's own fitted pipeline (through
+    :class:`~dmls.serving.compiled.CompiledFeatures`, the service's online path) for each
+    candidate at the ranking slot; the page ships these rows and runs only the model (the ONNX
+    graph of :func:`to_onnx`) in the reader's browser. The pipeline's hashing, history lookups and
+    crosses stay in one place, at the price of a page that can rank only the sessions it ships.
+
+    Parameters
+    ----------
+    scorer : ClickScorer
+        The deployed scorer (its ``pipeline`` and ``model``).
+    log : Log
+        A run recorded with ``record_candidates=True`` (each session's retrieved items).
+    n_users : int
+        How many users the page offers (drawn with ``seed`` among those with the most sessions).
+    sessions_per_user : int
+        Sessions ("moments") per user: the first, the last and evenly spaced ones between.
+    seed : int
+
+    Returns
+    -------
+    dict
+        JSON-ready: ``n_features``, ``input``/``output`` names, ``positive_column`` (the click
+        class's column of the model's probabilities), ``version`` and ``users``: each with its
+        attributes and ``sessions``, each session with its ``context`` and ``candidates`` (the
+        item's attributes, ``features`` as ``{"indices", "values"}`` of the nonzero columns, and
+        ``python_score``, the click probability :meth:`ClickScorer.rank` gives).
+
+    Introduced in chapter 7 ("ML in Browsers").
+    """
+    import pandas as pd
+
+    from dmls._validation import check_int
+
+    from .compiled import CompiledFeatures
+    from .service import CANDIDATE_FIELDS, CONTEXT_FIELDS, RANKING_POSITION, ClickScorer
+
+    if not isinstance(scorer, ClickScorer):
+        raise TypeError(f"scorer must be a ClickScorer, got {type(scorer).__name__}")
+    check_int("n_users", n_users, minimum=1, maximum=1_000)
+    check_int("sessions_per_user", sessions_per_user, minimum=1, maximum=100)
+    check_int("seed", seed, minimum=0)
+    candidates = getattr(log, "candidates", None)
+    if not isinstance(candidates, pd.DataFrame) or candidates.empty:
+        raise ValueError("log has no recorded candidates: run the world with record_candidates=True")
+    sessions = log.sessions[log.sessions["session_id"].isin(candidates["session_id"])]
+    per_user = sessions.groupby("user_id").size()
+    if len(per_user) < n_users:
+        raise ValueError(f"the log has sessions of {len(per_user)} users, fewer than n_users={n_users}")
+    # Users with the most sessions first (so that several moments exist), the draw among equals.
+    rng = np.random.default_rng(seed)
+    order = pd.DataFrame({"n": per_user.to_numpy(), "tie": rng.random(len(per_user))}, index=per_user.index)
+    chosen = sorted(order.sort_values(["n", "tie"], ascending=[False, True]).index[:n_users].tolist())
+    users = log.users.set_index("user_id")
+    items = log.items.set_index("item_id")
+    compiled = CompiledFeatures(scorer.pipeline)
+    positive = int(scorer._positive)
+    out_users = []
+    for user_id in chosen:
+        user = users.loc[user_id]
+        own = sessions[sessions["user_id"] == user_id].sort_values("started_at", kind="stable")
+        picks = np.unique(np.linspace(0, len(own) - 1, min(sessions_per_user, len(own))).round().astype(int))
+        out_sessions = []
+        for _, session in own.iloc[picks].iterrows():
+            context = {"user_id": int(user_id), "device": str(session["device"]),
+                       "shown_at": pd.Timestamp(session["started_at"]).isoformat(),
+                       "user_region": str(user["region"]), "age": _json_value(user["age"]),
+                       "signup_at": pd.Timestamp(user["signup_at"]).isoformat()}
+            ids = candidates.loc[candidates["session_id"] == session["session_id"]].sort_values("retrieved")["item_id"]
+            slate = []
+            for item_id in ids.tolist():
+                row = items.loc[item_id]
+                slate.append({"item_id": int(item_id), **{f: _json_value(row[f]) for f in CANDIDATE_FIELDS[1:]}})
+            X = compiled.transform_slate({f: context[f] for f in CONTEXT_FIELDS},
+                                         [{f: c[f] for f in CANDIDATE_FIELDS} for c in slate], RANKING_POSITION)
+            ranked = {r["item_id"]: r["score"] for r in scorer.rank(context, slate)}
+            model_scores = np.asarray(scorer.model.predict_proba(X), dtype=float)[:, positive]
+            python_scores = np.array([ranked[c["item_id"]] for c in slate])
+            if not np.allclose(model_scores, python_scores, rtol=0, atol=1e-9):  # pragma: no cover
+                raise RuntimeError("the compiled features do not give the scorer's scores")
+            for c, x, p in zip(slate, X, python_scores):
+                nonzero = np.flatnonzero(x)
+                c["title"] = _json_value(items.loc[c["item_id"], "title"]) if "title" in items.columns else None
+                c["features"] = {"indices": nonzero.tolist(), "values": x[nonzero].tolist()}
+                c["python_score"] = float(p)
+            out_sessions.append({"session_id": int(session["session_id"]), "context": context, "candidates": slate})
+        out_users.append({"user_id": int(user_id), "region": str(user["region"]), "age": _json_value(user["age"]),
+                          "signup_at": pd.Timestamp(user["signup_at"]).isoformat(), "sessions": out_sessions})
+    return {"version": scorer.version, "n_features": int(compiled.n_features), "input": "features",
+            "output": "probabilities", "positive_column": positive, "ranking_position": RANKING_POSITION,
+            "users": out_users}
