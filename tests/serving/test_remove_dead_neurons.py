@@ -81,3 +81,19 @@ def test_bad_networks_are_named(model):
         remove_dead_neurons(twice)
     with pytest.raises(TypeError, match="TorchClassifier"):
         remove_dead_neurons(object())
+
+
+def test_the_report_can_time_the_fastest_call(model, data, monkeypatch):
+    from dmls.data import measure
+    from dmls.serving import compression, compression_report
+
+    calls = iter([0.004, 0.001, 0.009] * 2)  # seconds of three calls, for each of two models
+    monkeypatch.setattr(measure, "time_call", lambda call, repeats=5, warmup=0: measure.Timing(
+        tuple(next(calls) for _ in range(repeats))))
+    report = compression_report({"a": model, "b": prune_magnitude(model, 0.5)}, *data, repeats=3, statistic="min")
+    np.testing.assert_allclose(report["ms per 1,000 rows"], 1.0 * 1000 / len(data[0]))
+    with pytest.raises(ValueError, match="statistic"):
+        compression_report({"a": model}, *data, statistic="mean")
+    with pytest.raises(ValueError, match="repeats"):
+        compression_report({"a": model}, *data, repeats=0)
+    assert compression._timed_ms_per_1000.__defaults__ == (5, "median")  # the default is unchanged
