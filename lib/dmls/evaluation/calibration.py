@@ -109,7 +109,8 @@ def ece_interval(y_true, y_prob, y_prob_b=None, *, n_bins: int = 10, strategy: s
     each resample reweights the rows (or whole ``groups``, e.g. sessions), so a thousand resamples
     cost a thousand small matrix products. An ECE is biased upwards on a finite sample (noise in
     each bin's observed rate never cancels), so even a perfectly calibrated model's interval lies
-    above zero; compare models by the difference.
+    above zero: read one model's interval as the spread of the statistic over resamples, not as an
+    interval that covers the population's ECE, and compare models by the difference.
 
     Parameters
     ----------
