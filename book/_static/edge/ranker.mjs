@@ -62,7 +62,7 @@ async function main() {
       tr.dataset.itemId = c.item_id;
       tr.dataset.browserScore = String(browser);
       tr.dataset.pythonScore = String(c.python_score);
-      const cells = [i + 1, c.title ?? `item ${c.item_id}`, c.category, c.price.toFixed(2), c.rating ?? "–",
+      const cells = [i + 1, c.title ?? `item ${c.item_id}`, c.category, c.price.toFixed(2), c.rating == null ? "–" : c.rating.toFixed(1),
                      browser.toFixed(6), c.python_score.toFixed(6), Math.abs(browser - c.python_score).toExponential(1)];
       cells.forEach((v, k) => {
         const td = document.createElement("td");
