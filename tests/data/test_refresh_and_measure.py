@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from dmls.data import BatchRefresh, ClicksInWindow, batch_refresh, clicks_in_window_batch
-from dmls.data.measure import Timing, duckdb_bytes_read, parquet_column_bytes, sqlite_bytes_read, time_call
+from dmls.data.measure import Timing, duckdb_bytes_read, parquet_column_bytes, sqlite_bytes_read, time_call, time_calls
 from dmls.world import RandomPolicy, World
 
 HOUR_MS = 3_600_000
@@ -105,6 +105,22 @@ def test_time_call_repeats_and_summarises():
         time_call(lambda: None, repeats=0)
     with pytest.raises(TypeError):
         time_call("not callable")
+
+
+def test_time_calls_interleaves_rounds_and_keeps_the_order_given():
+    order = []
+    timings = time_calls({"b": lambda: order.append("b"), "a": lambda: order.append("a")}, repeats=3, warmup=1)
+    assert order == ["b", "a"] * 4  # one warm-up round, then three timed rounds, each calling both
+    assert list(timings) == ["b", "a"] and all(t.repeats == 3 for t in timings.values())
+
+
+def test_time_calls_rejects_bad_input_naming_it():
+    with pytest.raises(ValueError, match="non-empty mapping"):
+        time_calls({})
+    with pytest.raises(TypeError, match=r"calls\['x'\]"):
+        time_calls({"ok": lambda: None, "x": 3})
+    with pytest.raises(ValueError):
+        time_calls({"ok": lambda: None}, repeats=0)
 
 
 @pytest.mark.skipif(not __import__("pathlib").Path("/proc/thread-self/io").exists(), reason="Linux only")

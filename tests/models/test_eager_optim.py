@@ -76,6 +76,10 @@ def test_training_does_not_import_torch_dynamo():
         X = rng.normal(size=(200, 4)).astype(np.float32)
         y = (X[:, 0] > 0).astype(int)
         TorchClassifier(hidden=(4,), epochs=1).fit(X, y)
+        import pandas as pd
+        from dmls.models import EmbeddingClassifier
+        ids = pd.DataFrame({"user_id": np.arange(200) % 7, "item_id": np.arange(200) % 5})
+        EmbeddingClassifier(id_columns=("user_id", "item_id"), position_column=None, epochs=1).fit(ids, y)
         train_data_parallel(X, y, world_size=1, epochs=1, batch_size=50, lr=0.1)
         train_stale_sgd(X, y, staleness=2, batch_size=50, epochs=1, lr=0.1)
         print("torch._dynamo" in sys.modules)
@@ -93,4 +97,21 @@ def test_torch_classifier_fits_exactly_as_with_torch_optim(monkeypatch):
     ours = TorchClassifier(hidden=(8,), epochs=3, batch_size=32, weight_decay=1e-4).fit(X, y).predict_proba(X)
     monkeypatch.setattr(eager_optim, "adam", lambda params, **options: torch.optim.Adam(params, **options))
     theirs = TorchClassifier(hidden=(8,), epochs=3, batch_size=32, weight_decay=1e-4).fit(X, y).predict_proba(X)
+    assert np.array_equal(ours, theirs)
+
+
+def test_embedding_classifier_fits_exactly_as_with_torch_optim(monkeypatch):
+    import pandas as pd
+
+    from dmls.models import EmbeddingClassifier
+
+    rng = np.random.default_rng(1)
+    X = pd.DataFrame({"user_id": rng.integers(0, 30, 400), "item_id": rng.integers(0, 20, 400),
+                      "position": rng.integers(1, 6, 400)})
+    y = (rng.random(400) < 0.2 + 0.02 * X["position"]).astype(int)
+    make = lambda: EmbeddingClassifier(id_columns=("user_id", "item_id"), position_column="position",  # noqa: E731
+                                       epochs=3, batch_size=64, seed=3)
+    ours = make().fit(X, y).predict_proba(X)
+    monkeypatch.setattr(eager_optim, "adam", lambda params, **options: torch.optim.Adam(params, **options))
+    theirs = make().fit(X, y).predict_proba(X)
     assert np.array_equal(ours, theirs)

@@ -16,7 +16,7 @@ import statistics
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Mapping, Sequence
 
 from .._validation import check_int
 
@@ -69,6 +69,35 @@ def time_call(call: Callable[[], object], repeats: int = 5, warmup: int = 0) -> 
         call()
         seconds.append(time.perf_counter() - start)
     return Timing(tuple(seconds))
+
+
+def time_calls(calls: Mapping[str, Callable[[], object]], repeats: int = 5, warmup: int = 0) -> dict[str, Timing]:
+    """Time several calls in interleaved rounds, so a change in the machine's load hits each alike.
+
+    Each round calls every entry of ``calls`` once, in order; :func:`time_call` on one call and then
+    the next would give the second call a different machine whenever another process starts or
+    stops in between, and a comparison of their minimums would measure that instead. Returns one
+    :class:`Timing` per name, in the order given.
+
+    Introduced in chapter 6 ("Ensembles"), for comparing the latency of models.
+    """
+    if not isinstance(calls, Mapping) or not calls:
+        raise ValueError("calls must be a non-empty mapping of name to callable")
+    for name, call in calls.items():
+        if not callable(call):
+            raise TypeError(f"calls[{name!r}] must be a callable taking no arguments, got {type(call).__name__}")
+    repeats = check_int("repeats", repeats, minimum=1)
+    warmup = check_int("warmup", warmup, minimum=0)
+    for _ in range(warmup):
+        for call in calls.values():
+            call()
+    seconds: dict[str, list[float]] = {name: [] for name in calls}
+    for _ in range(repeats):
+        for name, call in calls.items():
+            start = time.perf_counter()
+            call()
+            seconds[name].append(time.perf_counter() - start)
+    return {name: Timing(tuple(values)) for name, values in seconds.items()}
 
 
 def _thread_read_bytes() -> int:
@@ -154,4 +183,4 @@ def parquet_column_bytes(path: str | Path, columns: Sequence[str] | None = None)
     return total
 
 
-__all__ = ["Timing", "duckdb_bytes_read", "parquet_column_bytes", "sqlite_bytes_read", "time_call"]
+__all__ = ["Timing", "duckdb_bytes_read", "parquet_column_bytes", "sqlite_bytes_read", "time_call", "time_calls"]

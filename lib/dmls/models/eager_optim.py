@@ -1,7 +1,8 @@
 """torch.optim's Adam and SGD without the import of ``torch._dynamo`` they trigger.
 
 Introduced in chapter 6 ("Distributed Training" and the model families of "Evaluating ML
-Models"), to keep the chapter's run short. ``torch.optim.Optimizer`` wraps ``add_param_group``,
+Models"), to keep the chapter's run short; ``TorchClassifier`` and chapter 5's
+``EmbeddingClassifier`` train with them. ``torch.optim.Optimizer`` wraps ``add_param_group``,
 ``zero_grad`` and every ``step`` in guards for ``torch.compile``; the guards import
 ``torch._dynamo`` on first use, which costs over a second and a half of CPU in every process that
 builds an optimiser, compiled or not. The classes here are subclasses of ``torch.optim.Adam`` and

@@ -172,7 +172,9 @@ class EmbeddingClassifier(ClassifierMixin, BaseEstimator):
         self.module_ = _EmbeddingNet([len(self.vocabularies_[c]) + 1 for c in ids], self.max_position_ + 1,
                                      self.position_column is not None, values.shape[1], self.embedding_dim,
                                      tuple(self.hidden), float(target.mean()))
-        optimiser = torch.optim.Adam(self.module_.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+        from dmls.models.eager_optim import adam  # torch.optim.Adam without importing torch._dynamo
+
+        optimiser = adam(self.module_.parameters(), lr=self.lr, weight_decay=self.weight_decay)
         tensors = [torch.from_numpy(np.array(a)) for a in (codes, position, values, target)]
         self.loss_curve_ = []
         self.module_.train()
