@@ -125,3 +125,16 @@ def test_the_built_site_serves_the_page_with_its_model(probe, base_url):
         expected = {c["item_id"]: c["python_score"] for c in data["users"][u]["sessions"][s]["candidates"]}
         assert np.abs(np.array([b - expected[i] for i, b, _ in shown])).max() <= 1e-5
     assert not probe.problems(), "\n".join(probe.problems())
+
+
+def test_opened_from_a_file_the_page_says_to_serve_it(probe):
+    """Browsers do not load module scripts or the model from file:// pages; the page says so rather than
+    staying on "Loading the model…"."""
+    context = probe.context.browser.new_context()  # the probe allows only the local server, not file://
+    try:
+        tab = context.new_page()
+        tab.goto((PAGE / "ranker.html").as_uri())
+        tab.wait_for_function("() => document.body.dataset.state === 'failed'", timeout=30_000)
+        assert "make serve" in tab.inner_text("#status")
+    finally:
+        context.close()
