@@ -107,10 +107,11 @@ def test_time_call_repeats_and_summarises():
         time_call("not callable")
 
 
-def test_time_calls_interleaves_rounds_and_keeps_the_order_given():
+def test_time_calls_interleaves_rotating_rounds_and_keeps_the_order_given():
     order = []
     timings = time_calls({"b": lambda: order.append("b"), "a": lambda: order.append("a")}, repeats=3, warmup=1)
-    assert order == ["b", "a"] * 4  # one warm-up round, then three timed rounds, each calling both
+    # one warm-up round, then three timed rounds, each calling both, each starting one call later
+    assert order == ["b", "a", "b", "a", "a", "b", "b", "a"]
     assert list(timings) == ["b", "a"] and all(t.repeats == 3 for t in timings.values())
 
 

@@ -74,9 +74,11 @@ def time_call(call: Callable[[], object], repeats: int = 5, warmup: int = 0) -> 
 def time_calls(calls: Mapping[str, Callable[[], object]], repeats: int = 5, warmup: int = 0) -> dict[str, Timing]:
     """Time several calls in interleaved rounds, so a change in the machine's load hits each alike.
 
-    Each round calls every entry of ``calls`` once, in order; :func:`time_call` on one call and then
-    the next would give the second call a different machine whenever another process starts or
-    stops in between, and a comparison of their minimums would measure that instead. Returns one
+    Each round calls every entry of ``calls`` once; :func:`time_call` on one call and then the next
+    would give the second call a different machine whenever another process starts or stops in
+    between, and a comparison of their minimums would measure that instead. Round ``r`` starts at
+    the ``r``-th call (mod their number), so no call always follows the same one: a call that
+    fills the caches with its own data slows whichever call comes next. Returns one
     :class:`Timing` per name, in the order given.
 
     Introduced in chapter 6 ("Ensembles"), for comparing the latency of models.
@@ -91,9 +93,10 @@ def time_calls(calls: Mapping[str, Callable[[], object]], repeats: int = 5, warm
     for _ in range(warmup):
         for call in calls.values():
             call()
+    items = list(calls.items())
     seconds: dict[str, list[float]] = {name: [] for name in calls}
-    for _ in range(repeats):
-        for name, call in calls.items():
+    for r in range(repeats):
+        for name, call in items[r % len(items):] + items[:r % len(items)]:
             start = time.perf_counter()
             call()
             seconds[name].append(time.perf_counter() - start)
