@@ -364,3 +364,60 @@ def test_the_shortcut_answers_exactly_what_the_endpoints_answer(requests_, clien
     assert [r.status_code for r in refusals] == [422, 422] and refusals[0].content == refusals[1].content
     metrics = client.get("/metrics").json()
     assert metrics["by_status"] == {"200": 9, "422": 2} and metrics["predictions"] == 3 * (1 + 7 + len(candidates))
+
+
+# ---------------------------------------------------------------------- a client that leaves mid-body
+def _post_scope(path: str, length: int) -> dict:
+    return {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+            "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
+            "headers": [(b"host", b"x"), (b"content-type", b"application/json"), (b"content-length", str(length).encode())],
+            "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80)}
+
+
+def test_a_client_that_disconnects_mid_body_is_neither_answered_nor_counted(fitted, requests_):
+    """What arrived before the disconnect is not the request: a body that happens to be valid JSON
+    so far must not be scored (a 200 for bytes the client never finished), and one that is not must
+    not get a made-up 400. Nothing is sent, nothing is counted, and the next request is served."""
+    import asyncio
+
+    scorer, _ = fitted
+    app = prediction_app(scorer)
+    valid = json.dumps(requests_[0]).encode()
+    for body, path in [(valid, "/predict"), (valid[:-1], "/predict"), (json.dumps(requests_[:3]).encode(), "/predict/batch"),
+                       (b"", "/rank")]:
+        messages = [{"type": "http.request", "body": body, "more_body": True}, {"type": "http.disconnect"}]
+        sent = []
+
+        async def receive():
+            return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+        async def send(message):
+            sent.append(message)
+
+        asyncio.run(app(_post_scope(path, len(body) + 100), receive, send))
+        assert sent == [], (path, body[:40])
+    metrics = app.state.metrics.snapshot()
+    assert metrics["requests"] == 0 and metrics["by_status"] == {} and metrics["predictions"] == 0
+    with TestClient(app) as client:  # and the app still answers
+        assert client.post("/predict", json=requests_[0]).status_code == 200
+    assert app.state.metrics.snapshot()["by_status"] == {"200": 1}
+
+
+def test_over_http_a_client_gone_mid_body_leaves_no_trace_in_the_metrics(fitted, requests_):
+    import socket
+
+    scorer, _ = fitted
+    valid = json.dumps(requests_[0]).encode()
+    with serve(prediction_app(scorer)) as server:
+        for sent in (valid, valid[: len(valid) // 2]):  # valid JSON so far, and not
+            with socket.create_connection(("127.0.0.1", server.port), timeout=10) as raw:
+                raw.sendall(b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                            b"Content-Length: %d\r\n\r\n" % (len(valid) + 100) + sent)
+                time.sleep(0.2)  # the server has read what was sent and waits for the rest
+            # closed without the rest
+        time.sleep(0.5)  # time for the server to see the disconnect (and, before the fix, to answer it)
+        with httpx.Client(base_url=server.url, timeout=10) as client:
+            answer = client.post("/predict", json=requests_[0])
+            metrics = client.get("/metrics").json()
+    assert answer.status_code == 200 and answer.json()["p_click"] == pytest.approx(scorer.score_one(requests_[0]), abs=1e-9)
+    assert metrics["by_status"] == {"200": 1} and metrics["requests"] == 1 and metrics["predictions"] == 1

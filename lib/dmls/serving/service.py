@@ -528,6 +528,10 @@ def _errors(exc_errors: Sequence[dict]) -> list[dict]:
     return out
 
 
+#: What :meth:`_Guard._body` returns when the client disconnected before the end of its body.
+_DISCONNECTED = object()
+
+
 class _Guard:
     """ASGI middleware around the whole app: times and counts every response by its status; a
     body over ``limit`` bytes gets a 413 before the app reads it (whether its length was declared
@@ -576,6 +580,8 @@ class _Guard:
 
         try:
             body = await self._body(scope, receive)
+            if body is _DISCONNECTED:  # the client left before sending its body: no one to answer, nothing to count
+                return
             if body is None:
                 await self._json(send_counted, 413, f"the request body is larger than {self.limit:,} bytes",
                                  "body: too large")
@@ -595,15 +601,17 @@ class _Guard:
             if path != "/metrics" and status is not None:
                 self.metrics.record(path, status, 1000 * (time.perf_counter() - start))
 
-    async def _body(self, scope, receive) -> bytes | None:
+    async def _body(self, scope, receive):
+        """The whole body; None if it is over the limit; ``_DISCONNECTED`` if the client went away
+        before sending all of it (what arrived is not the request, and must not be answered as one)."""
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
             return None
         chunks, size, more = [], 0, True
         while more:
             message = await receive()
-            if message["type"] != "http.request":
-                break
+            if message["type"] != "http.request":  # http.disconnect
+                return _DISCONNECTED
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.limit:
