@@ -120,6 +120,74 @@ def test_bad_requests_get_a_422_naming_the_field_and_the_service_keeps_serving(s
         assert client.get("/metrics").json()["by_status"] == {"422": 1, "200": 1}
 
 
+def _exchange(raw, request: bytes) -> tuple[int, dict, bytes]:
+    """Send one HTTP/1.1 request on an open socket and read its response: (status, headers, body)."""
+    raw.sendall(request)
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = raw.recv(65_536)
+        assert chunk, "the server closed the connection"
+        data += chunk
+    head, body = data.split(b"\r\n\r\n", 1)
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {k.strip().lower(): v.strip() for k, v in (line.split(":", 1) for line in lines[1:])}
+    while len(body) < int(headers["content-length"]):
+        chunk = raw.recv(65_536)
+        assert chunk, "the server closed the connection"
+        body += chunk
+    return int(lines[0].split()[1]), headers, body
+
+
+def _post(path: str, body: bytes, content_type: str = "application/json") -> bytes:
+    return (f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: {content_type}\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+
+
+def test_a_body_nested_too_deeply_gets_a_400_with_a_reason_and_the_connection_stays_open(setup, request_):
+    """100,000 nested brackets overflow the JSON parser's recursion limit: a 400 shaped like every
+    other refusal of a body that is not JSON (``detail`` a list of one ``json_invalid`` error,
+    ``reason`` naming the problem), whatever JSON content type and endpoint, on a connection that
+    then serves the next request; each is counted."""
+    from dmls.data.service import serve
+
+    scorer, _, _ = setup
+    import socket
+
+    cases = [(path, kind, body) for path in ("/predict", "/predict/batch", "/rank")
+             for kind in ("application/json", "application/json; charset=utf-8")
+             for body in (b"[" * 100_000, b'{"a":' * 100_000)]
+    with serve(prediction_app(scorer)) as server, socket.create_connection(("127.0.0.1", server.port), timeout=30) as raw:
+        for path, kind, body in cases:
+            status, headers, answer = _exchange(raw, _post(path, body, kind))
+            assert status == 400 and headers["content-type"] == "application/json", (path, kind, answer[:200])
+            assert json.loads(answer) == {"detail": [{"type": "json_invalid", "loc": ["body"],
+                                                      "msg": "the body is nested too deeply to parse"}],
+                                          "reason": "body: nested too deeply to parse"}
+            status, _, answer = _exchange(raw, _post("/predict", json.dumps(request_).encode()))  # the same connection
+            assert status == 200 and 0 <= json.loads(answer)["p_click"] <= 1
+        status, _, answer = _exchange(raw, b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert json.loads(answer)["by_status"] == {"400": len(cases), "200": len(cases)}
+
+
+@pytest.mark.parametrize("body, reason", [
+    (b'{"position": ' + b"9" * 5_000 + b"}", "body: cannot be parsed as JSON"),  # beyond Python's 4,300 digits
+    (b'{"device": "\xff\xfe"}', "body: not valid UTF-8"),
+    (b"{not json", "body: JSON decode error at character 1"),
+])
+def test_every_body_that_is_not_json_gets_a_400_naming_the_problem(setup, request_, body, reason):
+    scorer, _, _ = setup
+    with TestClient(prediction_app(scorer)) as client:
+        answers = [client.post(path, content=body, headers={"content-type": kind})
+                   for path in ("/predict", "/rank") for kind in ("application/json", "application/problem+json")]
+        assert {a.status_code for a in answers} == {400}
+        for answer in answers:
+            got = answer.json()
+            assert got["reason"] == reason and [e["type"] for e in got["detail"]] == ["json_invalid"]
+            assert set(got["detail"][0]) == {"type", "loc", "msg"} and got["detail"][0]["loc"][0] == "body"
+        assert client.post("/predict", json=request_).status_code == 200  # still serving
+        assert client.get("/metrics").json()["by_status"] == {"400": 4, "200": 1}
+
+
 # ---------------------------------------------------------------------- batch prediction
 @pytest.fixture(scope="module")
 def tables(setup):

@@ -16,6 +16,7 @@ memory (``GET /metrics``) for chapter 8 to monitor. Run it for real with
 from __future__ import annotations
 
 import asyncio
+import email.message
 import functools
 import json
 import logging
@@ -505,8 +506,13 @@ def _reason(errors: list[dict]) -> str:
     """pydantic's errors in one line: ``field: message; field: message``."""
     parts = []
     for error in errors:
-        where = ".".join(str(x) for x in error.get("loc", ()) if x != "body") or "body"
-        parts.append(f"{where}: {error.get('msg', 'invalid')}")
+        loc, msg = list(error.get("loc", ())), error.get("msg", "invalid")
+        if error.get("type") == "json_invalid":  # its loc is where in the body parsing failed, not a field
+            at = [x for x in loc if isinstance(x, int)]
+            parts.append(f"body: {msg}" + (f" at character {at[0]}" if at else ""))
+            continue
+        where = ".".join(str(x) for x in loc if x != "body") or "body"
+        parts.append(f"{where}: {msg}")
     return " ".join("; ".join(parts).split())  # one line whatever the messages hold
 
 
@@ -528,6 +534,17 @@ def _errors(exc_errors: Sequence[dict]) -> list[dict]:
     return out
 
 
+def _read_as_json(content_type: bytes) -> bool:
+    """Whether FastAPI parses a body of this content type as JSON (``application/json`` or
+    ``application/*+json``, parameters allowed), by the same test it makes."""
+    if content_type == b"application/json":
+        return True
+    message = email.message.Message()
+    message["content-type"] = content_type.decode("latin-1")
+    return message.get_content_maintype() == "application" and (
+        message.get_content_subtype() == "json" or message.get_content_subtype().endswith("+json"))
+
+
 #: What :meth:`_Guard._body` returns when the client disconnected before the end of its body.
 _DISCONNECTED = object()
 
@@ -535,10 +552,12 @@ _DISCONNECTED = object()
 class _Guard:
     """ASGI middleware around the whole app: times and counts every response by its status; a
     body over ``limit`` bytes gets a 413 before the app reads it (whether its length was declared
-    or it was streamed in chunks); a failure the app did not answer becomes a JSON 400 (a body
-    nested too deeply to parse) or 500, so that the connection stays open and ``/metrics`` sees
-    it. Plain ASGI rather than Starlette's ``BaseHTTPMiddleware``, which costs about a
-    millisecond a request.
+    or it was streamed in chunks); a JSON body to a ``shortcuts`` path that cannot be parsed for
+    a reason other than its syntax (nested too deeply, not UTF-8) gets a 400 shaped as the app's
+    own ``json_invalid`` 400, with a ``reason``; a failure the app did not answer becomes a JSON
+    500, so that the connection stays open and ``/metrics`` sees it. A client that disconnects
+    before the end of its body is not answered, nor counted. Plain ASGI rather than Starlette's
+    ``BaseHTTPMiddleware``, which costs about a millisecond a request.
 
     ``shortcuts`` maps a POST path to (validate, answer): a body sent as ``application/json``
     that ``json.loads`` parses (as Starlette does) and ``validate`` accepts (the model FastAPI
@@ -551,17 +570,34 @@ class _Guard:
         self.shortcuts = dict(shortcuts or {})
 
     def _shortcut(self, scope, body: bytes):
-        """``answer(valid request)`` (a coroutine) if this request takes a shortcut, else None."""
+        """What the guard answers itself, else None (the app answers).
+
+        A body the app would read as JSON that ``json.loads`` fails on for a reason other than its
+        syntax (nested too deeply, not UTF-8, a number too long) gets ``(detail, reason)`` for a 400:
+        the app would answer it with an untyped ``There was an error parsing the body``. A valid
+        request sent as ``application/json`` gets ``answer(request)``, a coroutine."""
         route = self.shortcuts.get(scope.get("path")) if scope.get("method") == "POST" else None
-        if route is None:
+        if route is None or not body:
             return None
         types = [value for name, value in scope.get("headers") or () if name.lower() == b"content-type"]
+        if not types or not _read_as_json(types[0]):
+            return None  # the app does not parse it either, and refuses the bytes with a 422
+        try:
+            value = json.loads(body)  # as Starlette's Request.json does
+        except json.JSONDecodeError:
+            return None  # malformed: the app's 400 json_invalid says where
+        except RecursionError:
+            return "the body is nested too deeply to parse", "nested too deeply to parse"
+        except UnicodeDecodeError as error:
+            return f"the body is not text in UTF-8 (or UTF-16, UTF-32): {error}", "not valid UTF-8"
+        except ValueError as error:  # an integer of more than 4,300 digits
+            return f"the body cannot be parsed as JSON: {str(error).split(';')[0]}", "cannot be parsed as JSON"
         if types != [b"application/json"]:
             return None
         validate, answer = route
         try:
-            request = validate(json.loads(body))
-        except Exception:  # noqa: BLE001 - not JSON, or not valid: the app gives its 400 or 422
+            request = validate(value)
+        except Exception:  # noqa: BLE001 - not valid: the app gives its 422
             return None
         return answer(request)
 
@@ -585,18 +621,19 @@ class _Guard:
             if body is None:
                 await self._json(send_counted, 413, f"the request body is larger than {self.limit:,} bytes",
                                  "body: too large")
-            elif (answer := self._shortcut(scope, body)) is not None:
+            elif isinstance(answer := self._shortcut(scope, body), tuple):
+                detail, reason = answer
+                await self._json(send_counted, 400, content={
+                    "detail": [{"type": "json_invalid", "loc": ["body"], "msg": detail}], "reason": f"body: {reason}"})
+            elif answer is not None:
                 await self._json(send_counted, 200, content=await answer)
             else:
                 await self.app(scope, self._replay(body, receive), send_counted)
         except Exception as error:  # noqa: BLE001 - whatever failed, answer and keep the connection
             if status is not None:  # the response had started: nothing better can be sent
                 raise
-            if isinstance(error, RecursionError):
-                await self._json(send_counted, 400, "the body is nested too deeply to parse", "body: nested too deeply")
-            else:
-                logger.exception("unexpected failure serving %s", path)
-                await self._json(send_counted, 500, f"unexpected failure: {type(error).__name__}", "internal error")
+            logger.exception("unexpected failure serving %s", path)
+            await self._json(send_counted, 500, f"unexpected failure: {type(error).__name__}", "internal error")
         finally:
             if path != "/metrics" and status is not None:
                 self.metrics.record(path, status, 1000 * (time.perf_counter() - start))
@@ -689,8 +726,10 @@ def prediction_app(scorer: ClickScorer, deadline_ms: float | None = None, compil
     are those of :func:`~dmls.features.impression_attributes` and more: position at most 50,
     price from a cent to a million, rating in [0, 5], age in [0, 150], categories non-blank
     strings of valid unicode, ids integers from 0 to 2**53 - 1 (exact in every JSON reader), times ISO 8601 calendar times
-    (``2026-03-02T14:05:00Z``) from 1677 to 2262. A body that is not JSON (or nested too deeply
-    to parse) gets a 400 or 422, one over 4 MB a 413.
+    (``2026-03-02T14:05:00Z``) from 1677 to 2262. A body sent as JSON that cannot be parsed
+    (malformed, nested too deeply, not UTF-8) gets a 400 of the same shape, ``detail`` a list of one
+    ``json_invalid`` error and ``reason`` starting ``body:``; one sent as another type a 422, one
+    over 4 MB a 413.
 
     If the model raises, returns a non-finite probability, or takes longer than ``deadline_ms``,
     the client gets a fallback answer (200) marked ``"fallback": "error"`` (or ``"non-finite"``,
@@ -727,7 +766,8 @@ def prediction_app(scorer: ClickScorer, deadline_ms: float | None = None, compil
     fallback = _Fallback(scorer)
     pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="scoring") if deadline_ms is not None else None
     errors_doc = {
-        400: {"description": "The body is not JSON that can be parsed (malformed, or nested too deeply)."},
+        400: {"description": "The body is not JSON that can be parsed (malformed, nested too deeply, not UTF-8); "
+                             "`reason` says which."},
         413: {"description": "The body is larger than 4 MB."},
         422: {"description": "The body is JSON but not a valid request; `reason` names each bad field."},
         500: {"description": "An unexpected failure inside the service (the model's own failures get a "
