@@ -75,3 +75,72 @@ def test_a_body_over_the_limit_is_refused_even_when_streamed(setup):
             declared = raw.recv(4096).split(b"\r\n", 1)[0]
     assert streamed.status_code == 413 and "larger than" in streamed.json()["detail"]
     assert declared == b"HTTP/1.1 413 Request Entity Too Large"
+
+
+def _guard(app):
+    """The app's :class:`~dmls.serving.service._Guard` middleware (Starlette builds the stack on the
+    first request; built here so that the test can reach it before any)."""
+    from dmls.serving.service import _Guard
+
+    if app.middleware_stack is None:
+        app.middleware_stack = app.build_middleware_stack()
+    layer = app.middleware_stack
+    while not isinstance(layer, _Guard):
+        layer = layer.app
+    return layer
+
+
+def test_the_shortcut_answers_what_the_fastapi_routes_answer_and_is_taken(setup):
+    """Fuzzed requests (valid and not) to two apps: one as served, whose middleware answers a valid
+    ``application/json`` body itself (the shortcut), and one whose shortcut refuses every body, so
+    that FastAPI's routes answer all. Same status, same bytes, same headers every time, and the
+    shortcut answered exactly the valid ``application/json`` requests (counted, not timed)."""
+    import warnings
+    from collections import Counter
+
+    with warnings.catch_warnings():  # starlette's TestClient warns on import that it will move from httpx to httpx2
+        warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
+        from fastapi.testclient import TestClient
+
+    scorer, examples = setup
+    valid = [FuzzRequest(path, json.dumps(body).encode(), kind="valid") for path, bodies in examples.items()
+             for body in bodies[:10]]
+    requests = valid + list(fuzzed_requests(examples, 400, seed=11, max_body_bytes=MAX_BODY_BYTES))
+    shortcut_app, route_app = prediction_app(scorer), prediction_app(scorer)
+    taken = Counter()
+
+    def counted(path, answer):
+        def answer_here(request):
+            taken[path] += 1
+            return answer(request)
+        return answer_here
+
+    def refuse(_body):
+        raise ValueError("this app's routes answer every request")
+
+    def never(_request):
+        raise AssertionError("the shortcut was taken in the app without one")
+
+    shortcut_guard, route_guard = _guard(shortcut_app), _guard(route_app)
+    assert set(shortcut_guard.shortcuts) == {"/predict", "/predict/batch", "/rank"}
+    shortcut_guard.shortcuts = {path: (validate, counted(path, answer))
+                                for path, (validate, answer) in shortcut_guard.shortcuts.items()}
+    route_guard.shortcuts = {path: (refuse, never) for path in route_guard.shortcuts}
+    statuses = Counter()
+    with TestClient(shortcut_app) as fast, TestClient(route_app) as plain:
+        for i, request in enumerate(requests):
+            headers = {"content-type": request.content_type} if request.content_type else {}
+            before = sum(taken.values())
+            a = fast.request(request.method, request.path, content=request.body, headers=headers)
+            took = sum(taken.values()) - before
+            b = plain.request(request.method, request.path, content=request.body, headers=headers)
+            where = (i, request.kind, request.content_type, request.body[:120])
+            assert a.status_code == b.status_code, where
+            assert a.content == b.content, where
+            assert a.headers.get("content-type") == b.headers.get("content-type") == "application/json", where
+            assert sorted(a.headers) == sorted(b.headers), where
+            assert took == (b.status_code == 200 and request.content_type == "application/json"), where
+            statuses[b.status_code] += 1
+        assert fast.get("/metrics").json()["by_status"] == plain.get("/metrics").json()["by_status"]
+    assert sum(taken.values()) >= len(valid) + 20 and set(taken) == {"/predict", "/predict/batch", "/rank"}
+    assert statuses[200] >= sum(taken.values()) and {400, 413, 422} <= set(statuses), statuses
