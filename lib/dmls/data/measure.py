@@ -59,16 +59,7 @@ def time_call(call: Callable[[], object], repeats: int = 5, warmup: int = 0) -> 
     """
     if not callable(call):
         raise TypeError(f"call must be a callable taking no arguments, got {type(call).__name__}")
-    repeats = check_int("repeats", repeats, minimum=1)
-    warmup = check_int("warmup", warmup, minimum=0)
-    for _ in range(warmup):
-        call()
-    seconds = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        call()
-        seconds.append(time.perf_counter() - start)
-    return Timing(tuple(seconds))
+    return time_calls({"call": call}, repeats=repeats, warmup=warmup)["call"]
 
 
 def time_calls(calls: Mapping[str, Callable[[], object]], repeats: int = 5, warmup: int = 0) -> dict[str, Timing]:
