@@ -26,6 +26,18 @@ def test_setup_seeds_everything_and_returns_a_generator():
         notebook.setup(threads=0)
 
 
+def test_setup_caps_the_threads_of_torch_imported_afterwards():
+    """A chapter calls setup() first and fits its first network later: torch must obey too."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from dmls import notebook; notebook.setup(seed=0, threads=1); "
+            "assert 'torch' not in sys.modules; import torch; print(torch.get_num_threads())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={k: v for k, v in __import__("os").environ.items() if not k.endswith("_NUM_THREADS")})
+    assert out.stdout.split() == ["1"]
+
+
 def test_show_source_shows_the_real_code():
     shown = notebook.show_source(plackett_luce)
     text = shown.data
