@@ -1,5 +1,6 @@
 """Online prediction: the scorer (one request, a batch, a slate) and the FastAPI service around it."""
 import json
+import threading
 import time
 import warnings
 
@@ -421,3 +422,54 @@ def test_over_http_a_client_gone_mid_body_leaves_no_trace_in_the_metrics(fitted,
             metrics = client.get("/metrics").json()
     assert answer.status_code == 200 and answer.json()["p_click"] == pytest.approx(scorer.score_one(requests_[0]), abs=1e-9)
     assert metrics["by_status"] == {"200": 1} and metrics["requests"] == 1 and metrics["predictions"] == 1
+
+
+def _new_threads(before: set, patience_s: float = 30.0) -> list[str]:
+    """The threads alive now that were not in ``before``, once there are none or ``patience_s`` passed."""
+    stop = time.monotonic() + patience_s
+    while (new := [t.name for t in threading.enumerate() if t not in before]) and time.monotonic() < stop:
+        time.sleep(0.05)
+    return new
+
+
+class HungModel(FlakyModel):
+    """A model that hangs until released, as one does on a dead connection to its feature store."""
+
+    def __init__(self, model):
+        super().__init__(model)
+        self.release = threading.Event()
+
+    def predict_proba(self, X):
+        self.release.wait()
+        return self.model.predict_proba(X)
+
+
+def test_an_app_that_stops_leaves_no_scoring_threads_behind(fitted, requests_):
+    """The deadline's threads are shut down when the app's lifespan ends, so apps built and closed
+    (as tests and notebooks do) leave no threads; an app that serves again starts new ones."""
+    scorer, _ = fitted
+    before = set(threading.enumerate())
+    for _ in range(3):
+        app = prediction_app(scorer, deadline_ms=5_000)
+        for _serving in range(2):
+            with TestClient(app) as client:
+                for request in requests_[:6]:
+                    assert client.post("/predict", json=request).json()["fallback"] is None
+                assert any(t.name.startswith("scoring") for t in threading.enumerate())  # they scored
+    assert _new_threads(before) == []
+
+
+def test_a_hung_model_under_a_deadline_falls_back_and_its_threads_end_when_it_returns(fitted, requests_):
+    scorer, _ = fitted
+    hung = HungModel(scorer.model)
+    before = set(threading.enumerate())
+    try:
+        with TestClient(prediction_app(ClickScorer(scorer.pipeline, hung, "hung-1"), deadline_ms=20)) as client:
+            answers = [client.post("/predict", json=r).json()["fallback"] for r in requests_[:6]]
+            assert answers == ["deadline"] * 6  # four stuck threads, then two cancelled in the queue
+            assert client.get("/metrics").json()["fallbacks"] == {"deadline": 6}
+            assert len(_new_threads(before, patience_s=0)) >= 4  # every scoring thread is stuck
+        assert len(_new_threads(before, patience_s=0)) >= 4  # the stop does not wait for them...
+    finally:
+        hung.release.set()
+    assert _new_threads(before) == []  # ...they end when the model returns

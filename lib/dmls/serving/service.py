@@ -16,6 +16,7 @@ memory (``GET /metrics``) for chapter 8 to monitor. Run it for real with
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email.message
 import functools
 import json
@@ -74,6 +75,8 @@ MAX_BATCH = 10_000
 MAX_CANDIDATES = 10_000
 LATENCY_WINDOW = 10_000
 PREDICTION_ENDPOINTS = ("/predict", "/predict/batch", "/rank")
+#: Threads that score under a deadline (``prediction_app(deadline_ms=...)``), per app.
+DEADLINE_THREADS = 4
 #: Requests of at most this many rows are scored on the event loop; bigger ones in a thread.
 INLINE_ROWS = 1_000
 
@@ -686,6 +689,28 @@ class _Guard:
         await send({"type": "http.response.body", "body": payload})
 
 
+class _DeadlinePool:
+    """The threads that score under a deadline: a :class:`~concurrent.futures.ThreadPoolExecutor`
+    started on the first call (an app that never scores starts none) and shut down when the app
+    stops (its lifespan ends), without waiting for a call still running; one started again if the
+    app serves again."""
+
+    def __init__(self, threads: int):
+        self.threads, self.lock, self.executor = threads, threading.Lock(), None
+
+    def submit(self, fn):
+        with self.lock:
+            if self.executor is None:
+                self.executor = ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="scoring")
+            return self.executor.submit(fn)
+
+    def shutdown(self) -> None:
+        with self.lock:
+            executor, self.executor = self.executor, None
+        if executor is not None:
+            executor.shutdown(wait=False, cancel_futures=True)
+
+
 class _Fallback:
     """What the service answers when the model fails: the overall click rate for one impression,
     and for a slate the items by their clicks in the training history (most clicked first, ties
@@ -746,6 +771,17 @@ def prediction_app(scorer: ClickScorer, deadline_ms: float | None = None, compil
     other failure inside the app is a 500 with a JSON body, counted, and the connection stays
     open.
 
+    With a deadline, every prediction is scored in one of the app's :data:`DEADLINE_THREADS` (4)
+    threads, and a call cut off at the deadline is not stopped (Python cannot stop a thread): it
+    keeps its thread until the model returns. A call still queued when its deadline passes is
+    cancelled. So a model that hangs takes the threads one by one, and once all four are stuck,
+    every request waits its whole deadline in the queue and gets the fallback, until the stuck
+    calls return; after a slow spell, the first requests may still fall back while the threads
+    finish the calls that were cut off. The deadline bounds what the client waits, not the work.
+    The threads are started on the first prediction and shut down when the app stops (the end of
+    its lifespan: uvicorn's shutdown, or leaving ``with TestClient(app)``), without waiting for a
+    stuck call, whose thread ends when the call does.
+
     Parameters
     ----------
     scorer : ClickScorer
@@ -772,7 +808,14 @@ def prediction_app(scorer: ClickScorer, deadline_ms: float | None = None, compil
         raise TypeError(f"compiled must be True or False, got {compiled!r}")
     fast = CompiledScorer(scorer) if compiled else scorer
     fallback = _Fallback(scorer)
-    pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="scoring") if deadline_ms is not None else None
+    pool = _DeadlinePool(DEADLINE_THREADS) if deadline_ms is not None else None
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app):
+        yield
+        if pool is not None:  # the app stops: its scoring threads go (a hung one when its call returns)
+            pool.shutdown()
+
     errors_doc = {
         400: {"description": "The body is not JSON that can be parsed (malformed, nested too deeply, not UTF-8); "
                              "`reason` says which."},
@@ -781,7 +824,7 @@ def prediction_app(scorer: ClickScorer, deadline_ms: float | None = None, compil
         500: {"description": "An unexpected failure inside the service (the model's own failures get a "
                              "fallback answer instead)."},
     }
-    app = FastAPI(title="click prediction service", version=scorer.version, responses=errors_doc)
+    app = FastAPI(title="click prediction service", version=scorer.version, responses=errors_doc, lifespan=lifespan)
     metrics = _Metrics(["/health", "/version", *PREDICTION_ENDPOINTS])
     app.state.metrics = metrics
     app.state.scorer = fast
