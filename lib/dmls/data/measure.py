@@ -94,10 +94,17 @@ def time_calls(calls: Mapping[str, Callable[[], object]], repeats: int = 5, warm
     return {name: Timing(tuple(values)) for name, values in seconds.items()}
 
 
-def _thread_read_bytes() -> int:
-    for line in _THREAD_IO.read_text().splitlines():
+def _thread_read_bytes() -> tuple[int, int]:
+    """The thread's read counter, and the bytes this reading of it adds to the counter afterwards.
+
+    Reading the counter is itself a read: its text (whose length changes when a count gains a
+    digit) is counted after the value in it was taken, so a difference of two readings includes
+    the first reading's length, which the caller subtracts.
+    """
+    raw = _THREAD_IO.read_bytes()
+    for line in raw.decode().splitlines():
         if line.startswith("rchar:"):
-            return int(line.split(":")[1])
+            return int(line.split(":")[1]), len(raw)
     raise OSError(f"{_THREAD_IO} has no rchar line")
 
 
@@ -123,9 +130,9 @@ def sqlite_bytes_read(path: str | Path, sql: str, params: Sequence = ()) -> int:
     con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
         con.execute("SELECT count(*) FROM sqlite_schema").fetchall()  # the header and schema: count only the query
-        before = _thread_read_bytes()
+        before, own_read = _thread_read_bytes()
         con.execute(sql, tuple(params)).fetchall()
-        return _thread_read_bytes() - before
+        return _thread_read_bytes()[0] - before - own_read
     finally:
         con.close()
 
