@@ -1,4 +1,5 @@
 """Online prediction: the scorer (one request, a batch, a slate) and the FastAPI service around it."""
+import asyncio
 import json
 import threading
 import time
@@ -473,3 +474,106 @@ def test_a_hung_model_under_a_deadline_falls_back_and_its_threads_end_when_it_re
     finally:
         hung.release.set()
     assert _new_threads(before) == []  # ...they end when the model returns
+
+
+def _on_event_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+class WhereModel(FlakyModel):
+    """A model that notes, for each call, how many rows it scored and whether on the event loop."""
+
+    def __init__(self, model):
+        super().__init__(model)
+        self.calls = []
+
+    def predict_proba(self, X):
+        self.calls.append((X.shape[0], _on_event_loop()))
+        return self.model.predict_proba(X)
+
+
+def test_a_big_request_is_parsed_and_scored_off_the_event_loop(fitted, requests_):
+    """Up to INLINE_ROWS rows are scored on the event loop (a thread hop would cost more); bigger
+    requests in a thread, and a body over THREAD_BODY_BYTES is parsed and validated in one too,
+    """
+    from dmls.serving.service import INLINE_ROWS, THREAD_BODY_BYTES, _Guard
+
+    scorer, _ = fitted
+    where = WhereModel(scorer.model)
+    app = prediction_app(ClickScorer(scorer.pipeline, where, "where-1"), compiled=False)
+    app.middleware_stack = app.build_middleware_stack()
+    guard = app.middleware_stack
+    while not isinstance(guard, _Guard):
+        guard = guard.app
+    validated = []
+
+    def noting(validate):
+        def validate_here(value):
+            validated.append((len(value) if isinstance(value, list) else 1, _on_event_loop()))
+            return validate(value)
+        return validate_here
+
+    guard.shortcuts = {path: (noting(validate), answer) for path, (validate, answer) in guard.shortcuts.items()}
+    n_big = THREAD_BODY_BYTES // len(json.dumps(requests_[0])) + 50  # a body over THREAD_BODY_BYTES
+    batches = [requests_[:INLINE_ROWS // 2], (requests_ * 10)[:INLINE_ROWS], (requests_ * 10)[:INLINE_ROWS + 1],
+               (requests_ * (n_big // len(requests_) + 1))[:n_big]]
+    assert len(json.dumps(batches[-1])) > THREAD_BODY_BYTES > len(json.dumps(batches[-2]))
+    context, _ = split(requests_[0])
+    slate = {"context": context, "candidates": list({r["item_id"]: split(r)[1] for r in requests_}.values())}
+    with TestClient(app) as client:
+        for batch in batches:
+            answer = client.post("/predict/batch", content=json.dumps(batch), headers={"content-type": "application/json"})
+            assert answer.json()["fallback"] is None
+        assert client.post("/rank", json=slate).json()["fallback"] is None
+    assert where.calls == [(len(batches[0]), True), (INLINE_ROWS, True), (INLINE_ROWS + 1, False),
+                           (n_big, False), (len(slate["candidates"]), True)]
+    assert validated == [(len(batches[0]), True), (INLINE_ROWS, True), (INLINE_ROWS + 1, True), (n_big, False),
+                         (1, True)]
+
+
+class GatedModel(FlakyModel):
+    """A model that, given a big batch, waits until told that another request has been answered."""
+
+    def __init__(self, model, rows: int):
+        super().__init__(model)
+        self.rows, self.started, self.others_answered = rows, threading.Event(), threading.Event()
+        self.waited = None
+
+    def predict_proba(self, X):
+        if X.shape[0] >= self.rows:
+            self.started.set()
+            self.waited = self.others_answered.wait(timeout=60)  # on the event loop, nothing else could be answered
+        return self.model.predict_proba(X)
+
+
+def test_a_small_request_is_answered_while_a_big_batch_is_scored(fitted, requests_):
+    """Over HTTP, a prediction is answered while a batch of 1,000 rows is being scored: the batch's
+    model waits until the prediction has been answered, which would never happen (and the wait
+    give up) if the batch held the event loop."""
+    scorer, _ = fitted
+    gated = GatedModel(scorer.model, rows=1_000)
+    big = (requests_ * 20)[:1_000]
+    with serve(prediction_app(ClickScorer(scorer.pipeline, gated, "gated-1"))) as server:
+        answers = {}
+
+        def post_big():
+            with httpx.Client(base_url=server.url, timeout=120) as client:
+                answers["big"] = client.post("/predict/batch", json=big)
+
+        thread = threading.Thread(target=post_big)
+        thread.start()
+        try:
+            assert gated.started.wait(timeout=60)
+            with httpx.Client(base_url=server.url, timeout=60) as client:
+                small = client.post("/predict", json=requests_[0])
+            gated.others_answered.set()
+        finally:
+            gated.others_answered.set()
+            thread.join(timeout=120)
+    assert small.status_code == 200 and small.json()["fallback"] is None
+    assert gated.waited is True
+    assert answers["big"].status_code == 200 and len(answers["big"].json()["p_click"]) == 1_000
