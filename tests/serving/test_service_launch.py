@@ -68,6 +68,10 @@ def test_a_socket_bound_as_uvicorn_binds_it_gets_nagle_on():
     (lambda: serve_workers(object()), TypeError, "app must be an import string"),
     (lambda: serve_workers("m:app", workers=0), ValueError, "workers must be >= 1"),
     (lambda: serve_workers("m:app", workers=1.5), TypeError, "workers must be an integer"),
+    (lambda: serve_workers("m:app", limit_concurrency=0), ValueError, "limit_concurrency must be >= 1"),
+    (lambda: serve_workers("m:app", limit_concurrency=2.5), TypeError, "limit_concurrency must be an integer"),
+    (lambda: serve_workers("m:app", timeout_keep_alive=0), ValueError, "timeout_keep_alive"),
+    (lambda: serve_workers("m:app", timeout_keep_alive="5"), TypeError, "timeout_keep_alive"),
 ])
 def test_the_launch_checks_its_arguments(call, error, message):
     with pytest.raises(error, match=message):
@@ -79,6 +83,23 @@ def test_a_port_in_use_is_an_error_and_the_socket_is_not_leaked():
         taken.listen()
         with pytest.raises(OSError):
             listening_socket("127.0.0.1", taken.getsockname()[1])
+
+
+def test_serve_workers_gives_uvicorn_its_limits(monkeypatch):
+    import uvicorn
+
+    seen = []
+
+    def run(server, sockets=None):
+        seen.append((server.config, sockets))
+
+    monkeypatch.setattr(uvicorn.Server, "run", run)
+    serve_workers("launch_app:app", port=0, limit_concurrency=3, timeout_keep_alive=2.5)
+    serve_workers("launch_app:app", port=0)
+    (limited, sockets), (default, _) = seen
+    assert (limited.limit_concurrency, limited.timeout_keep_alive) == (3, 2.5)
+    assert (default.limit_concurrency, default.timeout_keep_alive) == (100, 5.0)
+    assert sockets[0].fileno() == -1  # closed once the server returned
 
 
 def test_serve_workers_serves_from_two_worker_processes():

@@ -563,7 +563,8 @@ _DISCONNECTED = object()
 class _Guard:
     """ASGI middleware around the whole app: times and counts every response by its status; a
     body over ``limit`` bytes gets a 413 before the app reads it (whether its length was declared
-    or it was streamed in chunks); a JSON body to a ``shortcuts`` path that cannot be parsed for
+    or it was streamed in chunks), with ``connection: close``, so that the server does not go on
+    reading the rest of the upload; a JSON body to a ``shortcuts`` path that cannot be parsed for
     a reason other than its syntax (nested too deeply, not UTF-8) gets a 400 shaped as the app's
     own ``json_invalid`` 400, with a ``reason``; a failure the app did not answer becomes a JSON
     500, so that the connection stays open and ``/metrics`` sees it. A client that disconnects
@@ -637,9 +638,9 @@ class _Guard:
             body = await self._body(scope, receive)
             if body is _DISCONNECTED:  # the client left before sending its body: no one to answer, nothing to count
                 return
-            if body is None:
+            if body is None:  # and close: the server would otherwise read and discard the rest of the upload
                 await self._json(send_counted, 413, f"the request body is larger than {self.limit:,} bytes",
-                                 "body: too large")
+                                 "body: too large", close=True)
             elif isinstance(answer := (await run_in_threadpool(self._shortcut, scope, body)
                                        if len(body) > THREAD_BODY_BYTES else self._shortcut(scope, body)), tuple):
                 detail, reason = answer
@@ -691,10 +692,12 @@ class _Guard:
         return replay
 
     @staticmethod
-    async def _json(send, status: int, detail: str = "", reason: str = "", content: dict | None = None) -> None:
+    async def _json(send, status: int, detail: str = "", reason: str = "", content: dict | None = None,
+                    close: bool = False) -> None:
         payload = orjson.dumps({"detail": detail, "reason": reason} if content is None else content)
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
         await send({"type": "http.response.start", "status": status,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]})
+                    "headers": headers + [(b"connection", b"close")] if close else headers})
         await send({"type": "http.response.body", "body": payload})
 
 
@@ -771,7 +774,7 @@ def prediction_app(scorer: ClickScorer, deadline_ms: float | None = None, compil
     (``2026-03-02T14:05:00Z``) from 1677 to 2262. A body sent as JSON that cannot be parsed
     (malformed, nested too deeply, not UTF-8) gets a 400 of the same shape, ``detail`` a list of one
     ``json_invalid`` error and ``reason`` starting ``body:``; one sent as another type a 422, one
-    over 4 MB a 413.
+    over 4 MB a 413 (and its connection is closed: the rest of the upload is not read).
 
     If the model raises, returns a non-finite probability, or takes longer than ``deadline_ms``,
     the client gets a fallback answer (200) marked ``"fallback": "error"`` (or ``"non-finite"``,
@@ -828,7 +831,7 @@ def prediction_app(scorer: ClickScorer, deadline_ms: float | None = None, compil
     errors_doc = {
         400: {"description": "The body is not JSON that can be parsed (malformed, nested too deeply, not UTF-8); "
                              "`reason` says which."},
-        413: {"description": "The body is larger than 4 MB."},
+        413: {"description": "The body is larger than 4 MB; the connection is closed."},
         422: {"description": "The body is JSON but not a valid request; `reason` names each bad field."},
         500: {"description": "An unexpected failure inside the service (the model's own failures get a "
                              "fallback answer instead)."},
@@ -1043,7 +1046,8 @@ def __getattr__(name: str):
 
 
 def serve_workers(app: str, *, host: str = "127.0.0.1", port: int = 8000, workers: int = 1,
-                  factory: bool = False, log_level: str = "warning") -> None:
+                  factory: bool = False, log_level: str = "warning", limit_concurrency: int | None = 100,
+                  timeout_keep_alive: float = 5.0) -> None:
     """Run an ASGI app under uvicorn in ``workers`` processes on ``host:port``, until interrupted.
 
     What ``uvicorn APP --workers N`` does, on a :func:`listening_socket`, so that every connection
@@ -1064,6 +1068,19 @@ def serve_workers(app: str, *, host: str = "127.0.0.1", port: int = 8000, worker
         ``attribute`` is a function that returns the app (uvicorn's ``--factory``).
     log_level : str
         uvicorn's log level; the access log is off.
+    limit_concurrency : int or None
+        The most connections (open ones, idle keep-alive ones included) or requests in progress
+        each worker holds; past it, a new request gets uvicorn's plain-text 503 (which the app's
+        ``/metrics`` does not see). It bounds memory: each request may hold a body of up to 4 MB
+        and, for a batch, its parsed rows, so 100 (the default) is a few hundred megabytes at
+        worst. None for no limit.
+    timeout_keep_alive : float
+        Seconds an idle keep-alive connection is kept open (uvicorn's default, 5).
+
+    uvicorn times out idle connections but not slow ones: a client that sends its body a byte at
+    a time keeps its connection (and a place in ``limit_concurrency``) as long as it likes. In
+    front of clients you do not control, put a proxy (nginx, a load balancer) that enforces
+    timeouts on the request's headers and body.
 
     Introduced in chapter 7 ("Model Deployment and Prediction Service").
     """
@@ -1073,9 +1090,13 @@ def serve_workers(app: str, *, host: str = "127.0.0.1", port: int = 8000, worker
     if not isinstance(app, str) or ":" not in app:
         raise TypeError(f"app must be an import string 'module:attribute', got {app!r}")
     workers = check_int("workers", workers, minimum=1)
+    if limit_concurrency is not None:
+        limit_concurrency = check_int("limit_concurrency", limit_concurrency, minimum=1)
+    timeout_keep_alive = check_number("timeout_keep_alive", timeout_keep_alive, minimum=0, strict_minimum=True)
     sock = listening_socket(host, port)
     config = uvicorn.Config(app, host=host, port=sock.getsockname()[1], workers=workers, factory=bool(factory),
-                            log_level=log_level, access_log=False, http=_ONE_WRITE_PROTOCOL)
+                            log_level=log_level, access_log=False, http=_ONE_WRITE_PROTOCOL,
+                            limit_concurrency=limit_concurrency, timeout_keep_alive=timeout_keep_alive)
     try:
         if workers == 1:
             uvicorn.Server(config).run(sockets=[sock])
