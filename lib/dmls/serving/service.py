@@ -982,69 +982,6 @@ def listening_socket(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
     return sock
 
 
-class _OneWrite:
-    """A transport that sends what is written to it within one step of the event loop as one
-    write: uvicorn writes a response's head and its body separately, which costs a second
-    system call and wakes the client twice (and with Nagle on, waits for its delayed ACK)."""
-
-    def __init__(self, transport, loop):
-        self._transport, self._loop, self._pending = transport, loop, []
-
-    def write(self, data) -> None:
-        if not data:
-            return
-        if not self._pending:
-            self._loop.call_soon(self.flush)
-        self._pending.append(bytes(data))
-
-    def writelines(self, chunks) -> None:
-        for chunk in chunks:
-            self.write(chunk)
-
-    def flush(self) -> None:
-        if self._pending:
-            data, self._pending = b"".join(self._pending), []
-            if not self._transport.is_closing():
-                self._transport.write(data)
-
-    def close(self) -> None:
-        self.flush()
-        self._transport.close()
-
-    def write_eof(self) -> None:
-        self.flush()
-        self._transport.write_eof()
-
-    def get_write_buffer_size(self) -> int:
-        return self._transport.get_write_buffer_size() + sum(len(chunk) for chunk in self._pending)
-
-    def __getattr__(self, name):
-        return getattr(self._transport, name)
-
-
-@functools.cache
-def _one_write_protocol():
-    """uvicorn's HTTP protocol (httptools if installed, else h11) on a :class:`_OneWrite` transport."""
-    from uvicorn.protocols.http.auto import AutoHTTPProtocol
-
-    class OneWriteHTTPProtocol(AutoHTTPProtocol):
-        def connection_made(self, transport) -> None:
-            super().connection_made(_OneWrite(transport, asyncio.get_running_loop()))
-
-    OneWriteHTTPProtocol.__module__, OneWriteHTTPProtocol.__qualname__ = __name__, "_OneWriteHTTPProtocol"
-    return OneWriteHTTPProtocol
-
-
-#: How uvicorn's workers find the protocol (the configuration is pickled to each of them).
-_ONE_WRITE_PROTOCOL = f"{__name__}:_OneWriteHTTPProtocol"
-
-
-def __getattr__(name: str):
-    if name == "_OneWriteHTTPProtocol":  # built on first use: uvicorn is imported only to serve
-        return _one_write_protocol()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 def serve_workers(app: str, *, host: str = "127.0.0.1", port: int = 8000, workers: int = 1,
                   factory: bool = False, log_level: str = "warning", limit_concurrency: int | None = 100,
                   timeout_keep_alive: float = 5.0) -> None:
@@ -1052,9 +989,7 @@ def serve_workers(app: str, *, host: str = "127.0.0.1", port: int = 8000, worker
 
     What ``uvicorn APP --workers N`` does, on a :func:`listening_socket`, so that every connection
     has Nagle's algorithm off: the plain command leaves it on with more than one worker, and each
-    keep-alive request waits about 40 ms for the client's delayed acknowledgement. Each response
-    also leaves in one write rather than uvicorn's two (head, then body): one system call and
-    one wake-up of the client fewer per request.
+    keep-alive request waits about 40 ms for the client's delayed acknowledgement.
 
     Parameters
     ----------
@@ -1095,7 +1030,7 @@ def serve_workers(app: str, *, host: str = "127.0.0.1", port: int = 8000, worker
     timeout_keep_alive = check_number("timeout_keep_alive", timeout_keep_alive, minimum=0, strict_minimum=True)
     sock = listening_socket(host, port)
     config = uvicorn.Config(app, host=host, port=sock.getsockname()[1], workers=workers, factory=bool(factory),
-                            log_level=log_level, access_log=False, http=_ONE_WRITE_PROTOCOL,
+                            log_level=log_level, access_log=False,
                             limit_concurrency=limit_concurrency, timeout_keep_alive=timeout_keep_alive)
     try:
         if workers == 1:
