@@ -3,7 +3,8 @@
 ``uvicorn --workers N`` binds its shared socket with the protocol left at 0, and asyncio then
 leaves Nagle's algorithm on for every connection it accepts; uvicorn writes a response's head
 and body in two writes, so each keep-alive request waits for the client's delayed ACK (~40 ms).
-:func:`listening_socket` and :func:`serve_workers` are the launch that avoids it."""
+:func:`listening_socket` and :func:`serve_workers` (``TCP_NODELAY`` on the listening socket, which
+accepted connections inherit) are the launch that avoids it."""
 from __future__ import annotations
 
 import asyncio
@@ -68,6 +69,8 @@ def test_a_socket_bound_as_uvicorn_binds_it_gets_nagle_on():
     (lambda: serve_workers(object()), TypeError, "app must be an import string"),
     (lambda: serve_workers("m:app", workers=0), ValueError, "workers must be >= 1"),
     (lambda: serve_workers("m:app", workers=1.5), TypeError, "workers must be an integer"),
+    (lambda: serve_workers("m:app", host=""), TypeError, "host must be a non-empty string"),
+    (lambda: serve_workers("m:app", port=-1), ValueError, "port must be >= 0"),
     (lambda: serve_workers("m:app", limit_concurrency=0), ValueError, "limit_concurrency must be >= 1"),
     (lambda: serve_workers("m:app", limit_concurrency=2.5), TypeError, "limit_concurrency must be an integer"),
     (lambda: serve_workers("m:app", timeout_keep_alive=0), ValueError, "timeout_keep_alive"),
@@ -91,15 +94,27 @@ def test_serve_workers_gives_uvicorn_its_limits(monkeypatch):
     seen = []
 
     def run(server, sockets=None):
-        seen.append((server.config, sockets))
+        (sock,) = sockets
+        seen.append((server.config, sock, sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)))
 
     monkeypatch.setattr(uvicorn.Server, "run", run)
     serve_workers("launch_app:app", port=0, limit_concurrency=3, timeout_keep_alive=2.5)
     serve_workers("launch_app:app", port=0)
-    (limited, sockets), (default, _) = seen
+    (limited, sock, nodelay), (default, _, _) = seen
     assert (limited.limit_concurrency, limited.timeout_keep_alive) == (3, 2.5)
     assert (default.limit_concurrency, default.timeout_keep_alive) == (100, 5.0)
-    assert sockets[0].fileno() == -1  # closed once the server returned
+    assert nodelay == 1  # set on uvicorn's socket, and inherited by the connections it accepts
+    assert sock.fileno() == -1  # closed once the server returned
+
+
+def test_a_bad_argument_to_serve_workers_opens_no_socket(monkeypatch):
+    import uvicorn
+
+    bound = []
+    monkeypatch.setattr(uvicorn.Config, "bind_socket", lambda config: bound.append(config))
+    with pytest.raises(KeyError):
+        serve_workers("launch_app:app", port=0, log_level="bogus")
+    assert bound == []
 
 
 def test_serve_workers_serves_from_two_worker_processes():
