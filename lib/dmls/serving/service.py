@@ -794,6 +794,12 @@ def prediction_app(scorer: ClickScorer, deadline_ms: float | None = None, compil
     its lifespan: uvicorn's shutdown, or leaving ``with TestClient(app)``), without waiting for a
     stuck call, whose thread ends when the call does.
 
+    A request whose whole body has arrived is scored even if its client has gone meanwhile: the
+    app does not check for ``http.disconnect`` before scoring, so a client that sends a batch of
+    10,000 rows and hangs up still costs the worker the scoring (~0.3 s), and the answer no one
+    reads is counted in ``/metrics`` as a 200. (A client gone before the end of its body is
+    neither scored nor counted.)
+
     Parameters
     ----------
     scorer : ClickScorer
