@@ -57,15 +57,21 @@ class FlakyModel:
         return self.model.predict_proba(X)
 
 
-class SlowModel(FlakyModel):
-    """A model that takes ``seconds`` per call, as one does when its machine is overloaded."""
+class StuckModel(FlakyModel):
+    """A model whose calls do not return until ``release`` is set, as one stuck on an overloaded machine.
 
-    def __init__(self, model, seconds):
+    A test can then tell "answered before the model finished" without reading a clock: the
+    answer arrived while ``release`` was still unset.
+    """
+
+    def __init__(self, model):
         super().__init__(model)
-        self.seconds = seconds
+        self.release = threading.Event()
+        self.finished = threading.Event()
 
     def predict_proba(self, X):
-        time.sleep(self.seconds)
+        self.release.wait(30)  # a bound, so that a broken test cannot hang the suite
+        self.finished.set()
         return self.model.predict_proba(X)
 
 
@@ -268,12 +274,13 @@ def test_a_failing_model_gets_the_fallback_and_the_service_keeps_serving(fitted,
 
 def test_a_slow_model_is_cut_off_at_the_deadline(fitted, requests_):
     scorer, _ = fitted
-    slow = SlowModel(scorer.model, seconds=0.5)
-    with TestClient(prediction_app(ClickScorer(scorer.pipeline, slow, "slow-1"), deadline_ms=50)) as client:
-        start = time.perf_counter()
+    stuck = StuckModel(scorer.model)
+    with TestClient(prediction_app(ClickScorer(scorer.pipeline, stuck, "slow-1"), deadline_ms=50)) as client:
         answer = client.post("/predict", json=requests_[0]).json()
-        assert answer["fallback"] == "deadline" and time.perf_counter() - start < 0.5
+        # answered while the model was still stuck: the deadline, not the model, ended the request
+        assert answer["fallback"] == "deadline" and not stuck.finished.is_set()
         assert client.get("/metrics").json()["fallbacks"] == {"deadline": 1}
+        stuck.release.set()
     with pytest.raises(ValueError, match="deadline_ms"):
         prediction_app(scorer, deadline_ms=0)
 
