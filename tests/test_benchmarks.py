@@ -3,6 +3,8 @@ import json
 import runpy
 from pathlib import Path
 
+import pytest
+
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
@@ -48,6 +50,19 @@ def test_notebook_benchmark_times_a_notebook(tmp_path, capsys):
     [row] = results["notebooks"]
     assert row["notebook"] == "tiny.ipynb" and 0 < row["seconds"] < 60
     assert len(results["reference_s"]) == 2 and min(results["reference_s"]) > 0
+    assert results["target_s"] >= 60 and row["target_s"] == round(results["target_s"], 1) and row["over"] is False
+
+
+def test_notebook_target_scales_with_the_slower_machine_only():
+    bench = runpy.run_path(str(BENCHMARKS / "bench_notebooks.py"))
+    ref, target = bench["REFERENCE_S"], bench["target_seconds"]
+    assert target(ref, ref) == 60.0
+    assert target(2 * ref, 3 * ref) == 120.0  # the faster of the two reference timings counts
+    assert target(ref / 2, ref / 2) == 60.0  # a faster machine keeps the 60 s
+    speed = runpy.run_path(str(BENCHMARKS / "machine_speed.py"))
+    assert speed["slowness"](ref, 4 * ref) == 1.0
+    with pytest.raises(ValueError, match="positive"):
+        speed["slowness"](0.0, ref)
 
 
 def test_interval_benchmark_runs_and_reports(tmp_path, capsys):
