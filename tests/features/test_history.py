@@ -103,3 +103,37 @@ def test_fit_transform_does_not_see_the_future_through_the_prior():
     # At the very first moment nothing is known: the prior is 0.5.
     first = rows["shown_at"] == rows["shown_at"].iloc[0]
     assert (early.loc[first.to_numpy()[:cut], "user_ctr"] == 0.5).all()
+
+
+@pytest.mark.parametrize("splits", [(0, 6), (0, 3, 6), (0, 1, 2, 3, 4, 5, 6)])
+def test_partial_fit_in_batches_equals_fit_on_all(labeled, splits):
+    """Adding days one batch at a time gives the tables, prior and features of one fit on them all."""
+    later = labeled[labeled.day >= 6]
+    whole = HistoryFeatures().fit(labeled[labeled.day < 6])
+    pieces = HistoryFeatures()
+    for lo, hi in zip(splits, splits[1:]):
+        pieces.partial_fit(labeled[(labeled.day >= lo) & (labeled.day < hi)])
+    assert pieces.n_impressions_ == whole.n_impressions_ and pieces.prior_ == pytest.approx(whole.prior_, rel=1e-15)
+    for name in ("users_", "items_"):
+        pd.testing.assert_frame_equal(getattr(pieces, name).sort_index(), getattr(whole, name).sort_index(),
+                                      check_dtype=False)
+    pd.testing.assert_series_equal(pieces.user_category_.sort_index(), whole.user_category_.sort_index(),
+                                   check_dtype=False, check_names=False)
+    np.testing.assert_allclose(pieces.transform(later).to_numpy(), whole.transform(later).to_numpy(), rtol=1e-12)
+
+
+def test_partial_fit_learns_what_arrives_and_refuses_bad_batches(labeled):
+    first, second = labeled[labeled.day < 3], labeled[(labeled.day >= 3) & (labeled.day < 6)]
+    features = HistoryFeatures().fit(first)
+    newcomers = second[~second["user_id"].isin(first["user_id"])]
+    assert len(newcomers) > 0
+    before = features.transform(newcomers)["user_ctr"].to_numpy()
+    assert np.allclose(before, features.prior_)  # no history yet: the overall rate
+    features.partial_fit(second.iloc[:0])  # an empty batch changes nothing
+    assert features.n_impressions_ == len(first)
+    features.partial_fit(second)
+    after = features.transform(newcomers)["user_ctr"].to_numpy()
+    assert not np.allclose(after, features.prior_)  # their own clicks count now
+    with pytest.raises(ValueError, match="clicked"):
+        features.partial_fit(second.drop(columns="clicked"))
+    assert features.n_impressions_ == len(first) + len(second)  # the refused batch left the counts as they were

@@ -137,6 +137,35 @@ class HistoryFeatures(TransformerMixin, BaseEstimator):
     def get_feature_names_out(self, input_features=None):
         return np.array(_HISTORY_COLUMNS, dtype=object)
 
+    def partial_fit(self, X: pd.DataFrame, y=None) -> "HistoryFeatures":
+        """Add the impressions of ``X`` to the counts: afterwards ``transform`` gives what ``fit`` on
+        everything seen so far would give (the counts are sums, so the order of the batches does
+        not matter). Unfitted, this is ``fit``; a batch with no rows changes nothing.
+
+        This is how an online path keeps its history fresh between refits: each batch of newly
+        labelled impressions is added as it arrives. Copies made from the fitted tables before
+        (:class:`~dmls.serving.compiled.CompiledFeatures`) do not see the new counts.
+
+        Introduced in chapter 7 ("Batch Prediction Versus Online Prediction").
+        """
+        if not hasattr(self, "prior_"):
+            return self.fit(X)
+        _require(X, ["user_id", "item_id", "category", "clicked"], "HistoryFeatures.partial_fit")
+        if len(X) == 0:
+            return self
+        clicked = X["clicked"].astype(bool)
+        # every new table first, then all of them at once: a batch that fails midway changes nothing
+        tables = {name: getattr(self, name).add(clicked.groupby(key).agg(["size", "sum"]), fill_value=0).astype(np.int64)
+                  for name, key in (("users_", X["user_id"]), ("items_", X["item_id"]))}
+        in_category = X[clicked.to_numpy()].groupby(["user_id", "category"], observed=True).size()
+        tables["user_category_"] = self.user_category_.add(in_category, fill_value=0).astype(np.int64)
+        n_clicks = round(self.prior_ * self.n_impressions_) + int(clicked.sum())  # prior_ is clicks / impressions
+        for name, table in tables.items():
+            setattr(self, name, table)
+        self.n_impressions_ += len(X)
+        self.prior_ = n_clicks / self.n_impressions_
+        return self
+
 
 def click_features(rows: pd.DataFrame, history: HistoryFeatures) -> pd.DataFrame:
     """All features of the first click model: :func:`context_features` then ``history``'s.
