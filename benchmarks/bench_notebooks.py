@@ -7,8 +7,8 @@ ceiling: these machines are shared, and the same notebook has taken 43 s and 85 
 them. So the benchmark also times a fixed reference workload before and after the notebooks
 (`machine_speed.py`), and the target is a ratio to it: 60 s on a machine that runs the reference
 in REFERENCE_S (this machine, quiet), proportionally more on a slower run. A slow machine then
-moves the target with it, and a slow notebook still fails. Notebooks
-run one at a time, each with a fresh kernel, with the thread settings `make` uses.
+moves the target with it, and a slow notebook still fails. Notebooks run one at a time, each
+with a fresh kernel, with the thread settings `make` uses.
 
 Usage: bench_notebooks.py [NOTEBOOK ...] [--check] [--json PATH]
 """
@@ -75,8 +75,6 @@ def main(argv: list[str] | None = None) -> int:
         args.json.write_text(json.dumps({"notebooks": results, "reference_s": [before, after],
                                          "target_s": target}, indent=1) + "\n")
     over = [r["notebook"] for r in results if r["over"]]
-    for name in over:
-        print(f"OVER TARGET: {name}")
     if args.check and over:
         print(f"over the target: {', '.join(over)}", file=sys.stderr)
         return 1

@@ -85,9 +85,8 @@ class HistoryFeatures(TransformerMixin, BaseEstimator):
             raise ValueError("HistoryFeatures.fit needs at least one impression")
         clicked = X["clicked"].astype(bool)
         self.prior_ = float(clicked.mean())
-        self.users_ = clicked.groupby(X["user_id"]).agg(["size", "sum"])
-        self.items_ = clicked.groupby(X["item_id"]).agg(["size", "sum"])
-        self.user_category_ = X[clicked.to_numpy()].groupby(["user_id", "category"], observed=True).size()
+        for name, table in _count_tables(X, clicked).items():
+            setattr(self, name, table)
         self.n_impressions_ = len(X)
         return self
 
@@ -155,16 +154,22 @@ class HistoryFeatures(TransformerMixin, BaseEstimator):
             return self
         clicked = X["clicked"].astype(bool)
         # every new table first, then all of them at once: a batch that fails midway changes nothing
-        tables = {name: getattr(self, name).add(clicked.groupby(key).agg(["size", "sum"]), fill_value=0).astype(np.int64)
-                  for name, key in (("users_", X["user_id"]), ("items_", X["item_id"]))}
-        in_category = X[clicked.to_numpy()].groupby(["user_id", "category"], observed=True).size()
-        tables["user_category_"] = self.user_category_.add(in_category, fill_value=0).astype(np.int64)
+        tables = {name: getattr(self, name).add(added, fill_value=0).astype(np.int64)
+                  for name, added in _count_tables(X, clicked).items()}
         n_clicks = round(self.prior_ * self.n_impressions_) + int(clicked.sum())  # prior_ is clicks / impressions
         for name, table in tables.items():
             setattr(self, name, table)
         self.n_impressions_ += len(X)
         self.prior_ = n_clicks / self.n_impressions_
         return self
+
+
+def _count_tables(X: pd.DataFrame, clicked: pd.Series) -> dict:
+    """What HistoryFeatures counts in ``X``: impressions and clicks per user and per item, and
+    clicks per (user, category)."""
+    return {"users_": clicked.groupby(X["user_id"]).agg(["size", "sum"]),
+            "items_": clicked.groupby(X["item_id"]).agg(["size", "sum"]),
+            "user_category_": X[clicked.to_numpy()].groupby(["user_id", "category"], observed=True).size()}
 
 
 def click_features(rows: pd.DataFrame, history: HistoryFeatures) -> pd.DataFrame:

@@ -959,6 +959,12 @@ def _finite_all(values) -> list[float]:
 
 
 # ---------------------------------------------------------------------- launching with several workers
+def _check_address(host, port) -> None:
+    if not isinstance(host, str) or not host:
+        raise TypeError(f"host must be a non-empty string, got {host!r}")
+    check_int("port", port, minimum=0, maximum=65_535)
+
+
 def listening_socket(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
     """A TCP socket bound to ``host:port`` (port 0: any free port) whose connections send at once.
 
@@ -977,9 +983,7 @@ def listening_socket(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
 
     Introduced in chapter 7 ("Model Deployment and Prediction Service").
     """
-    if not isinstance(host, str) or not host:
-        raise TypeError(f"host must be a non-empty string, got {host!r}")
-    check_int("port", port, minimum=0, maximum=65_535)
+    _check_address(host, port)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
@@ -1046,9 +1050,7 @@ def serve_workers(app: str, *, host: str = "127.0.0.1", port: int = 8000, worker
     if limit_concurrency is not None:
         limit_concurrency = check_int("limit_concurrency", limit_concurrency, minimum=1)
     timeout_keep_alive = check_number("timeout_keep_alive", timeout_keep_alive, minimum=0, strict_minimum=True)
-    if not isinstance(host, str) or not host:
-        raise TypeError(f"host must be a non-empty string, got {host!r}")
-    check_int("port", port, minimum=0, maximum=65_535)
+    _check_address(host, port)
     # The configuration first, so that a bad argument (a log level uvicorn does not know) raises
     # before a socket is open; then uvicorn's own bind, and the one option it lacks.
     config = uvicorn.Config(app, host=host, port=port, workers=workers, factory=bool(factory), log_level=log_level,
