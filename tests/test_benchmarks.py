@@ -3,6 +3,7 @@ import json
 import runpy
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
@@ -63,6 +64,12 @@ def test_notebook_target_scales_with_the_slower_machine_only():
     assert speed["slowness"](ref, 4 * ref) == 1.0
     with pytest.raises(ValueError, match="positive"):
         speed["slowness"](0.0, ref)
+
+
+def test_reference_workload_never_reaches_subnormal_numbers():
+    # their arithmetic is slow on some CPUs only, which would make the reference time a CPU feature
+    a = runpy.run_path(str(BENCHMARKS / "machine_speed.py"))["workload"]()
+    assert np.isfinite(a).all() and np.abs(a).min() > 0.5
 
 
 def test_interval_benchmark_runs_and_reports(tmp_path, capsys):
