@@ -316,3 +316,47 @@ def test_fit_does_not_depend_on_numpys_global_random_state(world_rows):
         binner = pipeline.columns_.named_transformers_["age_bins"][-1]
         edges.append(binner.bin_edges_[0])
     np.testing.assert_array_equal(edges[0], edges[1])
+
+
+def _dense(matrix):
+    return matrix.toarray() if sparse.issparse(matrix) else np.asarray(matrix)
+
+
+def test_update_history_reads_as_a_history_fitted_on_everything_and_leaves_the_rest(world_rows):
+    import copy
+
+    train, test = world_rows
+    pipeline = FeaturePipeline().fit(train)
+    before = _dense(pipeline.transform(test))
+    updated = copy.deepcopy(pipeline)
+    half = len(test) // 2
+    updated.update_history(test.iloc[:half]).update_history(test.iloc[half:])
+    # the counts as if fitted on training and test rows together; the encoders and scaler as fitted
+    expected = copy.deepcopy(pipeline)
+    expected.history_ = HistoryFeatures().fit(impression_attributes(pd.concat([train, test])).assign(
+        clicked=pd.concat([train, test])["clicked"].to_numpy()))
+    np.testing.assert_array_equal(_dense(updated.transform(test)), _dense(expected.transform(test)))
+    assert not np.array_equal(_dense(updated.transform(test)), before)  # the test day's clicks now count
+    np.testing.assert_array_equal(_dense(pipeline.transform(test)), before)  # the original is untouched
+    assert updated.columns_ is not pipeline.columns_ and updated.history_.n_impressions_ == len(train) + len(test)
+
+
+def test_update_history_refuses_what_it_cannot_add_and_adds_nothing_then(world_rows):
+    train, test = world_rows
+    pipeline = FeaturePipeline().fit(train)
+    counts, before = pipeline.history_.n_impressions_, _dense(pipeline.transform(test))
+    with pytest.raises(RuntimeError, match="fitted"):
+        FeaturePipeline().update_history(test)
+    with pytest.raises(ValueError, match="history=False"):
+        FeaturePipeline(history=False).fit(train).update_history(test)
+    with pytest.raises(ValueError, match="clicked"):
+        pipeline.update_history(test.drop(columns="clicked"))
+    bad = test.copy()
+    bad.loc[bad.index[-1], "price"] = -1.0  # one bad row: the whole batch is refused
+    with pytest.raises(ValueError, match="price"):
+        pipeline.update_history(bad)
+    with pytest.raises(TypeError, match="DataFrame"):
+        pipeline.update_history(test.to_dict("records"))
+    assert pipeline.update_history(test.iloc[:0]) is pipeline
+    assert pipeline.history_.n_impressions_ == counts
+    np.testing.assert_array_equal(_dense(pipeline.transform(test)), before)

@@ -1,6 +1,8 @@
 """Batch and online prediction as ranking policies of the marketplace (chapter 7, "Batch
 Prediction Versus Online Prediction"): the batch policy serves exactly what the last batch run
 stored, newcomers fall back to popularity, and the online policy ranks as ClickScorer.rank does."""
+import copy
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -108,3 +110,88 @@ def test_policies_need_a_scorer():
         OnlineScoringPolicy(object())
     with pytest.raises(TypeError, match="ClickScorer"):
         BatchPredictionPolicy(object(), first_run="2026-01-01")
+
+
+def _history_tables(scorer):
+    h = scorer.pipeline.history_
+    return h.users_.copy(), h.items_.copy(), h.user_category_.copy(), h.n_impressions_
+
+
+def _same_tables(a, b):
+    for x, y in zip(a[:3], b[:3]):
+        pd.testing.assert_frame_equal(x.to_frame() if isinstance(x, pd.Series) else x,
+                                      y.to_frame() if isinstance(y, pd.Series) else y)
+    assert a[3] == b[3]
+
+
+def _updated(scorer, rows):
+    fresh = copy.deepcopy(scorer)
+    fresh.pipeline.update_history(rows)
+    return fresh
+
+
+def test_online_policy_with_fresh_history_scores_with_everything_logged_so_far(setup):
+    scorer, world = setup
+    before = _history_tables(scorer)
+    twin = world.copy()
+    policy = OnlineScoringPolicy(scorer, fresh_history=True)
+    log = twin.run(days=2, policy=policy)
+    _same_tables(_history_tables(scorer), before)  # the shared scorer is never changed
+    expected = _updated(scorer, log.labeled_impressions())
+    _same_tables(_history_tables(policy.scorer), _history_tables(expected))
+    # the next session is scored with the two days' clicks, and so differently from the stale scorer
+    users, items = twin.users.head(4), twin.items.head(8)["item_id"].to_numpy()
+    sessions = pd.DataFrame({"session_id": range(4), "user_id": users["user_id"].to_numpy(),
+                             "device": ["mobile"] * 4, "started_at": [twin.now] * 4})
+    context = _context(twin, sessions, np.tile(items, (4, 1)))
+    np.testing.assert_array_equal(policy.score(context), OnlineScoringPolicy(expected).score(context))
+    assert not np.allclose(policy.score(context), OnlineScoringPolicy(scorer).score(context))
+    # without fresh_history, observing changes nothing
+    stale = OnlineScoringPolicy(scorer)
+    world.copy().run(days=1, policy=stale)
+    assert stale.scorer is scorer
+    _same_tables(_history_tables(scorer), before)
+
+
+def test_batch_policy_with_fresh_history_reads_the_history_as_of_each_run(setup):
+    scorer, world = setup
+    twin = world.copy()
+    start = twin.now
+    policy = BatchPredictionPolicy(scorer, first_run=start, refresh_every="48h", fresh_history=True)
+    first = twin.run(days=1, policy=policy)
+    second = twin.run(days=2, policy=policy)  # day 2 is still served by the run at the start; day 3 by the next
+    users = twin.users[twin.users["signup_at"] <= start].head(3)
+    items = twin.items[twin.items["listed_at"] <= start]
+    sessions = pd.DataFrame({"session_id": range(3), "user_id": users["user_id"].to_numpy(),
+                             "device": ["mobile"] * 3, "started_at": [twin.now + pd.Timedelta("1h")] * 3})
+    candidates = np.tile(items["item_id"].to_numpy()[:8], (3, 1))
+    scores = policy.score(_context(twin, sessions, candidates))  # served by the run at start + 48h
+    at = start + pd.Timedelta("48h")
+    logged = pd.concat([first.labeled_impressions(), second.labeled_impressions()], ignore_index=True)
+    expected = _updated(scorer, logged[logged["shown_at"] < at])
+    stored = batch_predict(expected, users, items, at=at, top_k=len(items))
+    for row, user in enumerate(users["user_id"]):
+        mine = stored[stored["user_id"] == user].set_index("item_id")["score"]
+        np.testing.assert_allclose(np.exp(scores[row]), mine.loc[candidates[row]].to_numpy(), rtol=1e-12)
+    # what was shown after that run waits for the next one
+    assert sum(len(p) for p in policy.pending_) == int((logged["shown_at"] >= at).sum()) > 0
+    stale = batch_predict(scorer, users, items, at=at, top_k=len(items))
+    assert not np.allclose(stale.sort_values(["user_id", "item_id"])["score"], stored.sort_values(["user_id", "item_id"])["score"])
+
+
+def test_fresh_history_needs_a_history_to_update_and_a_flag():
+    from sklearn.linear_model import LogisticRegression
+
+    from dmls.features import FeaturePipeline
+    from dmls.serving.service import ClickScorer
+    from dmls.world import World
+
+    rows = World(seed=5, n_users=200, n_items=60).run(days=1).labeled_impressions()
+    pipeline = FeaturePipeline(history=False)
+    scorer = ClickScorer(pipeline, LogisticRegression(max_iter=500).fit(pipeline.fit_transform(rows), rows["clicked"]), version="no-history")
+    with pytest.raises(ValueError, match="click-history"):
+        OnlineScoringPolicy(scorer, fresh_history=True)
+    with pytest.raises(ValueError, match="click-history"):
+        BatchPredictionPolicy(scorer, first_run="2026-01-01", fresh_history=True)
+    with pytest.raises(TypeError, match="fresh_history"):
+        OnlineScoringPolicy(scorer, fresh_history="yes")

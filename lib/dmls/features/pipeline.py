@@ -467,3 +467,26 @@ class FeaturePipeline(TransformerMixin, BaseEstimator):
         if not hasattr(self, "columns_"):
             raise RuntimeError("FeaturePipeline must be fitted first")
         return self.columns_.get_feature_names_out()
+
+    def update_history(self, X, y=None) -> "FeaturePipeline":
+        """Add newly labelled impressions to the click history; every other step stays as fitted.
+
+        Afterwards :meth:`transform` reads the counts of the training rows plus every batch added
+        (:meth:`HistoryFeatures.partial_fit`): how an online path keeps its users' and items'
+        click rates fresh between refits, with the encoders, the scaler and the model unchanged.
+        ``X`` needs the :data:`REQUEST_FIELDS` and a ``clicked`` column (or ``y``); an empty batch
+        changes nothing, and a bad one raises before anything is added.
+
+        Introduced in chapter 7 ("Batch Prediction Versus Online Prediction").
+        """
+        if not hasattr(self, "columns_"):
+            raise RuntimeError("FeaturePipeline must be fitted before its history is updated")
+        if not self.history:
+            raise ValueError("this FeaturePipeline has no click-history features (history=False) to update")
+        if not isinstance(X, pd.DataFrame):
+            raise TypeError(f"FeaturePipeline needs a DataFrame of impressions, got {type(X).__name__}")
+        if len(X) == 0:
+            return self
+        rows = self._labeled(X, y)
+        self.history_.partial_fit(impression_attributes(rows).assign(clicked=rows["clicked"].to_numpy(dtype=bool)))
+        return self

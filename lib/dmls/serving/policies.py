@@ -9,9 +9,12 @@ that existed then, with an assumed device; everyone and everything newer falls b
 """
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pandas as pd
 
+from dmls.features import REQUEST_FIELDS
 from dmls.world.policies import PopularityPolicy, ScoringPolicy
 
 from .batch import _utc_naive
@@ -25,6 +28,22 @@ def _checked_scorer(scorer) -> ClickScorer:
     if not isinstance(scorer, ClickScorer):
         raise TypeError(f"scorer must be a ClickScorer, got {type(scorer).__name__}")
     return scorer
+
+
+def _fresh_copy(scorer: ClickScorer, fresh_history) -> ClickScorer:
+    """``scorer`` itself, or (``fresh_history``) a private copy whose click history the policy grows."""
+    if not isinstance(fresh_history, (bool, np.bool_)):
+        raise TypeError(f"fresh_history must be True or False, got {fresh_history!r}")
+    if not fresh_history:
+        return scorer
+    if not getattr(scorer.pipeline, "history", False) or not hasattr(scorer.pipeline, "update_history"):
+        raise ValueError("fresh_history needs a scorer whose FeaturePipeline has click-history features")
+    return copy.deepcopy(scorer)  # the deployed scorer, shared with others, is never changed
+
+
+def _labelled_rows(log) -> pd.DataFrame:
+    """A step's labelled impressions, with only what the history needs."""
+    return log.labeled_impressions()[[*REQUEST_FIELDS, "clicked"]]
 
 
 def _log_scores(p: np.ndarray) -> np.ndarray:
@@ -41,18 +60,30 @@ class OnlineScoringPolicy(ScoringPolicy):
     Parameters
     ----------
     scorer : ClickScorer
+    fresh_history : bool, default False
+        If true, the policy scores with a private copy of ``scorer`` and adds each step's labelled
+        impressions to that copy's click history as the world logs them
+        (:meth:`~dmls.features.FeaturePipeline.update_history`): users' and items' click rates
+        are as of the session, not as of training. The model itself is not refitted. The world
+        reports a step's events after the step, so a session reads the history up to the start
+        of its step.
 
     Introduced in chapter 7 ("Batch Prediction Versus Online Prediction").
     """
 
-    def __init__(self, scorer: ClickScorer):
+    def __init__(self, scorer: ClickScorer, *, fresh_history: bool = False):
         super().__init__(temperature=0.0)
-        self.scorer = _checked_scorer(scorer)
+        self.scorer = _fresh_copy(_checked_scorer(scorer), fresh_history)
+        self.fresh_history = bool(fresh_history)
 
     def score(self, context):
         frame = context.candidate_frame()
         frame["position"] = RANKING_POSITION
         return _log_scores(self.scorer.score_frame(frame)).reshape(context.candidates.shape)
+
+    def observe(self, log):
+        if self.fresh_history:
+            self.scorer.pipeline.update_history(_labelled_rows(log))
 
 
 class BatchPredictionPolicy(ScoringPolicy):
@@ -83,6 +114,11 @@ class BatchPredictionPolicy(ScoringPolicy):
         The device the batch job assumes for every session.
     fallback : ScoringPolicy, optional
         Scores where no batch score exists; by default ``PopularityPolicy(temperature=0)``.
+    fresh_history : bool, default False
+        If true, each run reads the click history as of its own time: the policy keeps a private
+        copy of ``scorer`` and, before scoring for a run, adds the labelled impressions shown
+        before that run (as the world has logged them) to the copy's history. If false, every
+        run reads the history the scorer was fitted with.
 
     Attributes
     ----------
@@ -94,9 +130,11 @@ class BatchPredictionPolicy(ScoringPolicy):
     """
 
     def __init__(self, scorer: ClickScorer, first_run, refresh_every="24h", *, device: str = "mobile",
-                 fallback: ScoringPolicy | None = None):
+                 fallback: ScoringPolicy | None = None, fresh_history: bool = False):
         super().__init__(temperature=0.0)
-        self.scorer = _checked_scorer(scorer)
+        self.scorer = _fresh_copy(_checked_scorer(scorer), fresh_history)
+        self.fresh_history = bool(fresh_history)
+        self.pending_: list[pd.DataFrame] = []  # logged impressions not yet in the copy's history
         self.first_run = _utc_naive(first_run, "first_run")
         try:
             every = pd.Timedelta(refresh_every)
@@ -135,12 +173,34 @@ class BatchPredictionPolicy(ScoringPolicy):
             rows["device"] = self.device
             rows["shown_at"] = run[listed]
             rows["position"] = RANKING_POSITION
-            out[listed] = _log_scores(self.scorer.score_frame(rows))
+            out[listed] = _log_scores(self._score_runs(rows, run[listed]))
         out[has_list & ~listed] += UNLISTED_OFFSET
         with_list = int(has_list.reshape(n, c)[:, 0].sum())
         self.served_["batch"] += with_list
         self.served_["fallback"] += n - with_list
         return out.reshape(n, c)
 
+    def _score_runs(self, rows: pd.DataFrame, runs: np.ndarray) -> np.ndarray:
+        if not self.fresh_history:
+            return self.scorer.score_frame(rows)
+        scores = np.empty(len(rows))
+        for run in np.unique(runs):  # in time order, so the history only ever grows
+            self._catch_up(run)
+            at = runs == run
+            scores[at] = self.scorer.score_frame(rows[at])
+        return scores
+
+    def _catch_up(self, run: np.datetime64) -> None:
+        """Add the pending impressions shown before ``run`` to the copy's history."""
+        if not self.pending_:
+            return
+        pending = pd.concat(self.pending_, ignore_index=True)
+        before = pending["shown_at"].to_numpy(dtype="datetime64[ns]") < run
+        if before.any():
+            self.scorer.pipeline.update_history(pending[before])
+        self.pending_ = [pending[~before]] if (~before).any() else []
+
     def observe(self, log):
         self.fallback.observe(log)
+        if self.fresh_history:
+            self.pending_.append(_labelled_rows(log))
