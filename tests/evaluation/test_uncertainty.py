@@ -4,7 +4,7 @@ import pytest
 from scipy import stats
 from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
 
-from dmls.evaluation import (Interval, difference_interval, interval_table, mean_interval, metric_interval,
+from dmls.evaluation import (Interval, difference_interval, format_number, interval_table, mean_interval, metric_interval,
                              repeat_over_seeds)
 
 
@@ -162,3 +162,17 @@ def test_unknown_result_name():
     runs = repeat_over_seeds(lambda s: {"a": float(s)}, [1, 2])
     with pytest.raises(KeyError, match="no result named 'b'"):
         runs.interval("b")
+
+
+@pytest.mark.parametrize("value, spec, text", [
+    (-1e-5, "+.3f", "+0.000"), (-1e-5, ".3f", "0.000"), (-0.0, ".2%", "0.00%"), (-4e-4, "+.3f", "+0.000"),
+    (-5e-4, "+.3f", "-0.001"), (-0.02, "+.3f", "-0.020"), (1.5, "+.2f", "+1.50"), (-1e-9, ".0e", "-1e-09"),
+    (float("-inf"), ".3f", "-inf"), (float("nan"), ".3f", "nan"), (-3.0, ".0f", "-3")])
+def test_format_number_never_prints_the_sign_of_a_zero(value, spec, text):
+    assert format_number(value, spec) == text
+
+
+def test_interval_texts_print_the_same_for_a_hair_either_side_of_zero():
+    below, above = Interval(-1e-6, -0.02, 0.03, 0.95, "t"), Interval(1e-6, -0.02, 0.03, 0.95, "t")
+    assert below.format(".3f") == above.format(".3f") == "0.000 (95% CI -0.020 to 0.030)"
+    assert below.bracket("+.3f", scale=100) == above.bracket("+.3f", scale=100) == "+0.000 [-2.000, +3.000]"

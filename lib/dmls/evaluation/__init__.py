@@ -8,10 +8,10 @@ from .calibration import ece_interval, expected_calibration_error, reliability_t
 from .confidence import confidence_for_coverage, selective_prediction
 from .slices import compare_on_slices, independent_difference, slice_differences, slice_report
 from .uncertainty import (AUCComparison, Interval, SeedRuns, average_precision, clear_kept_counts, compare_aucs,
-                          difference_interval, interval_table, mean_interval, metric_interval, repeat_over_seeds,
+                          difference_interval, format_number, interval_table, mean_interval, metric_interval, repeat_over_seeds,
                           roc_auc)
 
-__all__ = ["BehaviouralResult", "Interval", "SeedRuns", "difference_interval", "interval_table",
+__all__ = ["BehaviouralResult", "Interval", "format_number", "SeedRuns", "difference_interval", "interval_table",
            "mean_interval", "metric_interval", "repeat_over_seeds", "PopularityBaseline", "baseline_scores", "compare_on_slices",
            "confidence_for_coverage", "directional_test", "expected_calibration_error", "invariance_test",
            "perturbation_test", "reliability_table", "selective_prediction", "slice_report",

@@ -86,12 +86,34 @@ class Interval:
         return (self.high - self.low) / 2
 
     def format(self, spec: str = ".3f") -> str:
-        """``"0.633 (95% CI 0.621 to 0.645)"`` with each number formatted by ``spec``."""
-        return (f"{self.estimate:{spec}} ({self.confidence:.0%} CI {self.low:{spec}} to "
-                f"{self.high:{spec}})")
+        """``"0.633 (95% CI 0.621 to 0.645)"`` with each number formatted by ``spec`` (:func:`format_number`)."""
+        return (f"{format_number(self.estimate, spec)} ({self.confidence:.0%} CI {format_number(self.low, spec)} to "
+                f"{format_number(self.high, spec)})")
+
+    def bracket(self, spec: str = "+.3f", scale: float = 1.0) -> str:
+        """``"+0.130 [+0.052, +0.201]"``: estimate and interval, each times ``scale`` (100 for
+        percentage points), formatted by ``spec`` (:func:`format_number`)."""
+        est, low, high = (format_number(scale * v, spec) for v in (self.estimate, self.low, self.high))
+        return f"{est} [{low}, {high}]"
 
     def __str__(self) -> str:
         return self.format()
+
+
+def format_number(value: float, spec: str = ".3f") -> str:
+    """``format(value, spec)``, except that a value that rounds to zero never prints a minus sign.
+
+    ``f"{-0.00001:+.3f}"`` is ``"-0.000"``: the sign of a number too small to show. A value so
+    close to zero falls on either side of it from one CPU's floating point to another's, so a
+    page that printed the sign would print a different string on another machine.
+
+    Introduced in chapter 7 ("Batch Prediction Versus Online Prediction").
+    """
+    text = format(value, spec)
+    mantissa = text.split("e")[0].split("E")[0]
+    if text.startswith("-") and "0" in mantissa and not any(ch in "123456789" for ch in mantissa):
+        text = ("+" if "+" in spec.split(".")[0] else "") + text[1:]
+    return text
 
 
 def _confidence(confidence) -> float:
