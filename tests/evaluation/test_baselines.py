@@ -28,7 +28,7 @@ def test_package_exports_what_it_documents():
          "reliability_table", "selective_prediction", "slice_report", "Interval", "SeedRuns", "difference_interval",
          "interval_table", "mean_interval", "metric_interval", "repeat_over_seeds",
          "ece_interval", "independent_difference", "random_baselines", "slice_differences",
-         "AUCComparison", "average_precision", "clear_kept_counts", "compare_aucs", "roc_auc"])
+         "AUCComparison", "average_precision", "clear_kept_counts", "compare_aucs", "roc_auc", "format_number"])
     assert all(hasattr(dmls.evaluation, name) for name in dmls.evaluation.__all__)
 
 
