@@ -15,6 +15,13 @@ import numpy as np
 import pandas as pd
 
 
+def check_bool(name: str, value) -> bool:
+    """``value`` as a bool; only ``True`` or ``False`` (NumPy's too) are accepted, not 0, 1 or "yes"."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
 def check_int(name: str, value, minimum: int | None = None, maximum: int | None = None) -> int:
     """``value`` as an int, if it is an integer (not a bool) within ``[minimum, maximum]``.
 

@@ -21,7 +21,7 @@ import pandas as pd
 from sklearn.exceptions import NotFittedError
 from sklearn.metrics import log_loss, roc_auc_score
 
-from dmls._validation import check_int
+from dmls._validation import check_bool, check_int
 from dmls.models.neural import MAX_SEED, TorchClassifier
 
 QUANTIZED_DTYPES = ("qint8", "float16")
@@ -242,8 +242,7 @@ def prune_magnitude(model, amount: float = 0.5, *, structured: bool = False):
     """
     _check_model(model)
     amount = _check_fraction("amount", amount, closed=False)
-    if not isinstance(structured, (bool, np.bool_)):
-        raise TypeError(f"structured must be True or False, got {structured!r}")
+    check_bool("structured", structured)
     compressed = copy.deepcopy(model)
     layers = _linear_layers(compressed.module_)
     if structured:

@@ -17,6 +17,7 @@ import pandas as pd
 from dmls.features import REQUEST_FIELDS
 from dmls.world.policies import PopularityPolicy, ScoringPolicy
 
+from .._validation import check_bool
 from .batch import _utc_naive
 from .service import RANKING_POSITION, ClickScorer
 
@@ -32,9 +33,7 @@ def _checked_scorer(scorer) -> ClickScorer:
 
 def _fresh_copy(scorer: ClickScorer, fresh_history) -> ClickScorer:
     """``scorer`` itself, or (``fresh_history``) a private copy whose click history the policy grows."""
-    if not isinstance(fresh_history, (bool, np.bool_)):
-        raise TypeError(f"fresh_history must be True or False, got {fresh_history!r}")
-    if not fresh_history:
+    if not check_bool("fresh_history", fresh_history):
         return scorer
     if not getattr(scorer.pipeline, "history", False) or not hasattr(scorer.pipeline, "update_history"):
         raise ValueError("fresh_history needs a scorer whose FeaturePipeline has click-history features")

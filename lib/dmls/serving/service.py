@@ -42,7 +42,7 @@ from starlette.concurrency import run_in_threadpool
 from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, create_model,
                       model_validator)
 
-from dmls._validation import check_int, check_number
+from dmls._validation import check_bool, check_int, check_number
 from dmls.features.pipeline import REQUEST_FIELDS
 
 from .compiled import ISO_TIME, CompiledScorer
@@ -822,8 +822,7 @@ def prediction_app(scorer: ClickScorer, deadline_ms: float | None = None, compil
         raise TypeError(f"prediction_app needs a ClickScorer, got {type(scorer).__name__}")
     if deadline_ms is not None:
         check_number("deadline_ms", deadline_ms, minimum=0, strict_minimum=True)
-    if not isinstance(compiled, (bool, np.bool_)):
-        raise TypeError(f"compiled must be True or False, got {compiled!r}")
+    check_bool("compiled", compiled)
     fast = CompiledScorer(scorer) if compiled else scorer
     fallback = _Fallback(scorer)
     pool = _DeadlinePool(DEADLINE_THREADS) if deadline_ms is not None else None

@@ -14,7 +14,7 @@ import pandas as pd
 
 from . import catalog
 from .behaviour import CATEGORY_MEDIAN_PRICE, ResponseModel, sigmoid
-from dmls._validation import check_timestamp
+from dmls._validation import check_bool, check_timestamp
 
 from .config import ALL_REGIONS, DEVICES, REGIONS, WorldConfig
 from .log import Log
@@ -180,8 +180,7 @@ class World:
         if days == 0:
             raise ValueError("days must be positive")
         policy = self.default_policy if policy is None else policy
-        if not isinstance(record_candidates, (bool, np.bool_)):
-            raise TypeError(f"record_candidates must be True or False, got {record_candidates!r}")
+        check_bool("record_candidates", record_candidates)
         if not isinstance(policy, Policy):
             raise TypeError(f"policy must be a dmls.world.Policy, got {type(policy).__name__}")
         end = self._now_ms + days
