@@ -16,7 +16,10 @@ import pandas as pd
 
 
 def check_bool(name: str, value) -> bool:
-    """``value`` as a bool; only ``True`` or ``False`` (NumPy's too) are accepted, not 0, 1 or "yes"."""
+    """``value`` as a bool; only ``True`` or ``False`` (NumPy's too) are accepted, not 0, 1 or "yes".
+
+    Shared by the simulator (its candidate log, chapter 4) and the serving components of chapter 7.
+    """
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name} must be True or False, got {value!r}")
     return bool(value)
