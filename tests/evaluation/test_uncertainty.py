@@ -1,5 +1,8 @@
 """Intervals for a metric, for a paired difference, and over seeds: checked against closed forms."""
+import threading
+
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats
 from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
@@ -117,6 +120,40 @@ def test_mean_interval_and_seed_repeats():
     assert runs.interval("x").low < 2.0 < runs.interval("x").high
     plain = repeat_over_seeds(lambda seed: float(seed), range(4))
     assert list(plain.results.columns) == ["value"]
+
+
+def _seeded_draws(seed):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=200)
+    return {"mean": float(x.mean()), "max": float(x.max())}
+
+
+def _fails_on_seed_3(seed):
+    if seed == 3:
+        raise ZeroDivisionError("seed 3 broke")
+    return float(seed)
+
+
+def test_seed_repeats_in_worker_processes_equal_the_serial_ones():
+    serial = repeat_over_seeds(_seeded_draws, [5, 1, 9, 2], n_jobs=1)
+    parallel = repeat_over_seeds(_seeded_draws, [5, 1, 9, 2], n_jobs=2)
+    pd.testing.assert_frame_equal(serial.results, parallel.results)
+    assert list(parallel.results.index) == [5, 1, 9, 2]  # the order of the seeds, not of completion
+    # a function defined in a notebook (not importable by the workers) is sent along with what it uses
+    offset = 0.5
+    local = repeat_over_seeds(lambda seed: seed + offset, [1, 2, 3], n_jobs=3)
+    assert list(local.results["value"]) == [1.5, 2.5, 3.5]
+
+
+def test_seed_repeats_in_workers_raise_what_the_experiment_raised():
+    with pytest.raises(ZeroDivisionError, match="seed 3 broke"):
+        repeat_over_seeds(_fails_on_seed_3, [1, 2, 3], n_jobs=2)
+    lock = threading.Lock()  # cannot be sent to another process
+    with pytest.raises(ValueError, match="n_jobs=1"):
+        repeat_over_seeds(lambda seed: float(seed) if lock else 0.0, [1, 2], n_jobs=2)
+    for bad in (0, -1, True, 1.5):
+        with pytest.raises((TypeError, ValueError), match="n_jobs"):
+            repeat_over_seeds(_seeded_draws, [1, 2], n_jobs=bad)
 
 
 def test_interval_formatting_and_table():

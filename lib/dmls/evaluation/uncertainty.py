@@ -668,21 +668,30 @@ class SeedRuns:
         return pd.DataFrame.from_dict(rows, orient="index")
 
 
-def repeat_over_seeds(experiment: Callable[[int], float | Mapping[str, float]], seeds: Iterable[int]) -> SeedRuns:
+def repeat_over_seeds(experiment: Callable[[int], float | Mapping[str, float]], seeds: Iterable[int], *,
+                      n_jobs: int = 1) -> SeedRuns:
     """Run ``experiment(seed)`` for each seed; it returns a number or a mapping of named numbers.
 
-    Introduced in chapter 1 ("Overview"): one seed is one draw of the world, not a result.
+    ``n_jobs`` > 1 runs the seeds in that many worker processes (joblib's ``loky`` backend, which
+    sends a function defined in a notebook along with what it refers to). Each run depends only on
+    its seed, so the results are those of ``n_jobs=1``, in the order of ``seeds``; the workers
+    inherit the environment, thread caps included (:func:`dmls.notebook.setup`). Worth it when a
+    run takes seconds: starting the workers costs about one.
+
+    Introduced in chapter 1 ("Overview"): one seed is one draw of the world, not a result; ``n_jobs``
+    in chapter 7 ("Myth 2"), whose worlds take seconds each.
     """
     if not callable(experiment):
         raise TypeError("experiment must be a callable taking a seed")
     seeds = [check_int("seed", s, minimum=0) for s in seeds]
+    n_jobs = check_int("n_jobs", n_jobs, minimum=1)
     if len(seeds) < 2:
         raise ValueError("repeat over at least two seeds")
     if len(set(seeds)) != len(seeds):
         raise ValueError("seeds repeat: each run needs a seed of its own")
+    outputs = _run_seeds(experiment, seeds, min(n_jobs, len(seeds)))
     rows = []
-    for seed in seeds:
-        out = experiment(seed)
+    for seed, out in zip(seeds, outputs):
         row = dict(out) if isinstance(out, Mapping) else {"value": out}
         for key, value in row.items():
             check_number(f"result {key!r} of seed {seed}", value)
@@ -690,6 +699,23 @@ def repeat_over_seeds(experiment: Callable[[int], float | Mapping[str, float]], 
     if any(set(r) != set(rows[0]) for r in rows):
         raise ValueError("the experiment returned different result names for different seeds")
     return SeedRuns(pd.DataFrame(rows, index=pd.Index(seeds, name="seed")))
+
+
+def _run_seeds(experiment, seeds: list[int], n_jobs: int) -> list:
+    if n_jobs == 1:
+        return [experiment(seed) for seed in seeds]
+    import pickle
+
+    from joblib import Parallel, delayed
+    from joblib.externals.loky.process_executor import BrokenProcessPool
+
+    try:
+        return Parallel(n_jobs=n_jobs, backend="loky")(delayed(experiment)(seed) for seed in seeds)
+    except (pickle.PicklingError, BrokenProcessPool, AttributeError, TypeError) as exc:
+        if "pickl" not in str(exc).lower() and not isinstance(exc, BrokenProcessPool):
+            raise
+        raise ValueError(f"the experiment could not be run in worker processes ({type(exc).__name__}: {exc}); "
+                         "run it with n_jobs=1") from exc
 
 
 def interval_table(intervals: Mapping[str, Interval], spec: str = ".3f") -> pd.DataFrame:
