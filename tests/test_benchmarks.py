@@ -86,3 +86,6 @@ def test_serving_benchmark_runs_both_services_and_reports(tmp_path, capsys):
     assert all(r["errors"] == 0 and r["rps"] > 0 and r["p50_ms"] <= r["p99_ms"] for r in results["http"])
     assert results["slate_in_process_p50_ms"] > 0 and set(results["throughput_ratio"]) == {
         "/rank c=1", "/rank c=8", "/predict c=1", "/predict c=8"}
+    # the absolute targets move with a slow machine, never below the nominal ones
+    assert results["slowness"] >= 1 and results["targets"]["rank_p99_ms"] >= 5.0
+    assert results["targets"]["slate_p50_ms"] == pytest.approx(0.5 * results["slowness"], rel=1e-3)
