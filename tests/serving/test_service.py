@@ -467,6 +467,18 @@ def test_an_app_that_stops_leaves_no_scoring_threads_behind(fitted, requests_):
     assert _new_threads(before) == []
 
 
+def test_an_app_served_over_http_and_stopped_leaves_no_scoring_threads_behind(fitted, requests_):
+    """dmls.data.service.serve runs the app's lifespan, so a real server's stop shuts the deadline's
+    threads down too (it ran apps with lifespan="off", and they kept their threads)."""
+    scorer, _ = fitted
+    before = set(threading.enumerate())
+    with serve(prediction_app(scorer, deadline_ms=5_000)) as running:
+        answer = httpx.post(running.url + "/predict", json=requests_[0], timeout=10).json()
+        assert answer["fallback"] is None
+        assert any(t.name.startswith("scoring") for t in threading.enumerate())
+    assert _new_threads(before) == []
+
+
 def test_a_hung_model_under_a_deadline_falls_back_and_its_threads_end_when_it_returns(fitted, requests_):
     scorer, _ = fitted
     hung = HungModel(scorer.model)

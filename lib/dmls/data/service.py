@@ -98,8 +98,10 @@ class serve:
         check_number("timeout_s", timeout_s, minimum=0, strict_minimum=True)
         self.port = port or _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        # lifespan "auto": an app's startup and shutdown run (chapter 7's service shuts its scoring
+        # threads down there); an app without a lifespan is served as before
         config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", access_log=False,
-                                lifespan="off")
+                                lifespan="auto")
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, daemon=True)
         self._timeout_s = timeout_s
