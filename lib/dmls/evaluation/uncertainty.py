@@ -711,9 +711,7 @@ def _run_seeds(experiment, seeds: list[int], n_jobs: int) -> list:
 
     try:
         return Parallel(n_jobs=n_jobs, backend="loky")(delayed(experiment)(seed) for seed in seeds)
-    except (pickle.PicklingError, BrokenProcessPool, AttributeError, TypeError) as exc:
-        if "pickl" not in str(exc).lower() and not isinstance(exc, BrokenProcessPool):
-            raise
+    except (pickle.PicklingError, BrokenProcessPool) as exc:  # what the experiment raises passes through
         raise ValueError(f"the experiment could not be run in worker processes ({type(exc).__name__}: {exc}); "
                          "run it with n_jobs=1") from exc
 
